@@ -1,0 +1,269 @@
+"""Float32 values on the wire: the ndarray-serde array object and float32 scalars.
+
+A JSON number is read as float32 exactly once (no double rounding, contract §2) and
+written as the shortest text that reads back to the same float32. orjson does both
+for every float32 except the pair ``0x15ae43fd`` / ``0x95ae43fd`` (±7.038531e-26),
+whose shortest text comes back one ulp off through a float64: those two are written
+with more digits and the shortest text is mapped back to them on reading.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+from rustgpt_format.errors import FieldError
+
+FLOAT32_MAX_EXCLUSIVE = 3.4028235677973366e38
+"""Decimals at or beyond this magnitude round to infinity as float32."""
+
+_ODD_BITS = 0x15AE43FD  # the float32 whose shortest text double-rounds
+_ODD_SHORT = float("7.038531e-26")  # what a float64 reader makes of its shortest text
+_ODD_NEIGHBOUR = int(np.array([_ODD_SHORT], dtype=np.float32).view(np.uint32)[0])
+_ODD_LONG = repr(float(np.array([_ODD_BITS], dtype=np.uint32).view(np.float32)[0]))
+_ODD_TEXT = re.compile(rb"(?<=[\[,-])7\.038531e-26(?=[,\]])")
+_ARRAY_KEYS = ("v", "dim", "data")
+
+
+def describe(value: object) -> str:
+    """Name a decoded JSON value the way a JSON reader would see it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"string {shown!r}"
+    if isinstance(value, (list, tuple)):
+        return f"an array of {len(value)} items"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, np.ndarray):
+        return f"an ndarray of dtype {value.dtype} and shape {value.shape}"
+    return repr(value)
+
+
+def _is_count(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def floats_from_numbers(numbers: list[Any]) -> np.ndarray:
+    """Convert decoded JSON numbers to a 1-D float32 array, or raise naming the element."""
+    if not set(map(type, numbers)) <= {float, int}:
+        for index, value in enumerate(numbers):
+            if type(value) not in (float, int):
+                raise FieldError(f"expected a number, found {describe(value)}", index)
+    try:
+        with np.errstate(over="ignore"):
+            values = np.array(numbers, dtype=np.float32)
+    except OverflowError:  # an integer too large even for a float64
+        values = np.array([float("inf") if abs(v) > 1e39 else v for v in numbers], np.float32)
+    check_finite(values, numbers)
+    return fix_double_rounding(values, numbers)
+
+
+def check_finite(values: np.ndarray, numbers: list[Any] | None = None) -> None:
+    """Raise naming the first element that is not a finite float32."""
+    if values.size and not np.isfinite(values).all():
+        index = int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])
+        found = values.reshape(-1)[index] if numbers is None else numbers[index]
+        raise FieldError(
+            f"expected a finite float32 (magnitude below 3.4028235e38), found {found}", index
+        )
+
+
+def fix_double_rounding(values: np.ndarray, numbers: list[Any]) -> np.ndarray:
+    """Map the shortest text of the odd pair, read through float64, back to its float32."""
+    bits = values.view(np.uint32)
+    suspects = np.flatnonzero((bits & 0x7FFFFFFF) == _ODD_NEIGHBOUR)
+    for index in suspects:
+        if abs(numbers[index]) == _ODD_SHORT:
+            bits[index] = (bits[index] & 0x80000000) | _ODD_BITS
+    return values
+
+
+def to_float32(value: float) -> float:
+    """Round a number to float32, refusing what float32 cannot hold.
+
+    >>> to_float32(0.1)
+    0.10000000149011612
+    """
+    if abs(value) >= FLOAT32_MAX_EXCLUSIVE:
+        raise FieldError(f"expected a finite float32 (magnitude below 3.4028235e38), found {value}")
+    if abs(value) == _ODD_SHORT:
+        return math.copysign(float(np.array([_ODD_BITS], np.uint32).view(np.float32)[0]), value)
+    return float(np.float32(value))
+
+
+def _array_from_wire(obj: dict[str, Any]) -> np.ndarray:
+    unknown = [key for key in obj if key not in _ARRAY_KEYS]
+    if unknown:
+        raise FieldError("unknown key in an array object (keys are v, dim, data)", unknown[0])
+    for key in _ARRAY_KEYS:
+        if key not in obj:
+            raise FieldError("missing required key", key)
+    if obj["v"] != 1 or type(obj["v"]) is not int:
+        raise FieldError(f"expected 1 (ndarray-serde version), found {describe(obj['v'])}", "v")
+    dim = obj["dim"]
+    if not isinstance(dim, list) or len(dim) != 2:
+        raise FieldError(f"expected [rows, cols], found {describe(dim)}", "dim")
+    for axis, size in enumerate(dim):
+        if not _is_count(size):
+            raise FieldError(f"expected a non-negative integer, found {describe(size)}", "dim", axis)
+    rows, cols = dim
+    data = obj["data"]
+    if isinstance(data, np.ndarray) and data.dtype == np.float32 and data.ndim == 1:
+        values = data  # decoded and checked by the fast JSON reader
+    elif isinstance(data, list):
+        if len(data) != rows * cols:
+            raise FieldError(
+                f"expected {rows * cols} numbers (dim {rows}x{cols}), found {len(data)}", "data"
+            )
+        try:
+            values = floats_from_numbers(data)
+        except FieldError as error:
+            raise FieldError(error.message, "data", *error.parts) from None
+    else:
+        raise FieldError(f"expected an array of numbers, found {describe(data)}", "data")
+    if values.size != rows * cols:
+        raise FieldError(
+            f"expected {rows * cols} numbers (dim {rows}x{cols}), found {values.size}", "data"
+        )
+    return values.reshape(rows, cols)
+
+
+def _array_from_python(value: object) -> np.ndarray:
+    if isinstance(value, dict):
+        return _array_from_wire(value)
+    if not isinstance(value, np.ndarray):
+        raise FieldError(f"expected a float32 ndarray or an array object, found {describe(value)}")
+    if value.dtype != np.float32 or value.ndim != 2:
+        raise FieldError(f"expected a 2-D float32 ndarray, found {describe(value)}")
+    try:
+        check_finite(value)
+    except FieldError as error:
+        row, col = divmod(error.parts[0], value.shape[1]) if value.shape[1] else (0, 0)
+        raise FieldError(error.message.replace(" found", f" at [{row}, {col}], found")) from None
+    return np.ascontiguousarray(value)
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def wire_numbers(values: np.ndarray) -> np.ndarray | orjson.Fragment:
+    """The `data` list of an array as orjson should write it (flat, shortest texts)."""
+    flat = values.reshape(-1)
+    if not ((flat.view(np.uint32) & 0x7FFFFFFF) == _ODD_BITS).any():
+        return flat
+    text = orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)
+    return orjson.Fragment(_ODD_TEXT.sub(_ODD_LONG.encode(), text))
+
+
+def wire_scalar(value: float) -> np.float32 | orjson.Fragment:
+    """A float32 scalar as orjson should write it."""
+    single = np.float32(value)
+    if (int(np.array([single]).view(np.uint32)[0]) & 0x7FFFFFFF) == _ODD_BITS:
+        return orjson.Fragment(("-" if value < 0 else "") + _ODD_LONG)
+    return single
+
+
+def _serialize_array(values: np.ndarray, info: core_schema.SerializationInfo) -> Any:
+    if info.context and info.context.get("wire"):
+        return {"v": 1, "dim": list(values.shape), "data": wire_numbers(values)}
+    if info.mode == "json":
+        return {"v": 1, "dim": list(values.shape), "data": values.reshape(-1).tolist()}
+    return values
+
+
+def _serialize_scalar(value: float, info: core_schema.SerializationInfo) -> Any:
+    if info.context and info.context.get("wire"):
+        return wire_scalar(value)
+    return value
+
+
+class _Float32ArrayMarker:
+    """Pydantic glue for a 2-D float32 ndarray stored as ndarray-serde's object."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            _array_from_python,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _serialize_array, info_arg=True
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return dict(ARRAY2_JSON_SCHEMA)  # the schema export moves it into $defs
+
+
+ARRAY2_JSON_SCHEMA: dict[str, Any] = {
+    "title": "Array2",
+    "description": (
+        "A 2-D float32 array as Rust's ndarray (serde) writes Array2<f32>: data holds "
+        "rows*cols finite float32 numbers in row-major order (the length rule is the "
+        "reader's)."
+    ),
+    "type": "object",
+    "properties": {
+        "v": {"const": 1},
+        "dim": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0},
+            "minItems": 2,
+            "maxItems": 2,
+        },
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "number",
+                "exclusiveMinimum": -FLOAT32_MAX_EXCLUSIVE,
+                "exclusiveMaximum": FLOAT32_MAX_EXCLUSIVE,
+            },
+        },
+    },
+    "required": ["v", "dim", "data"],
+    "additionalProperties": False,
+}
+
+Float32Array = Annotated[np.ndarray, _Float32ArrayMarker]
+"""A C-contiguous 2-D float32 ndarray; on the wire ``{"v": 1, "dim": [r, c], "data": [...]}``."""
+
+class _AsFloat32:
+    """Pydantic glue: a JSON number (with the field's bounds) held as a float32 value."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        number = handler(source)
+        number.update(strict=True, allow_inf_nan=False)  # type: ignore[typeddict-unknown-key]
+        return core_schema.no_info_after_validator_function(
+            to_float32,
+            number,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _serialize_scalar, info_arg=True
+            ),
+        )
+
+
+AS_FLOAT32 = _AsFloat32()
+"""Put last in ``Annotated[float, Field(...bounds), AS_FLOAT32]``: bounds apply first."""
+
+Float32 = Annotated[float, AS_FLOAT32]
+"""A float32 scalar held as the Python float of the same value."""

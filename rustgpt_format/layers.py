@@ -1,0 +1,172 @@
+"""The five layer kinds of RustGPT and their union (contract §5).
+
+Each layer lists the shape of each of its arrays in the symbols of the contract
+(``d`` embedding_dim, ``h`` hidden_dim, ``V`` vocab_size, ``L`` max_seq_len), and which
+optimizer belongs to which array; one function checks both, against the layer's own
+arrays or against a checkpoint's config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StrictInt, model_validator
+
+from rustgpt_format.adam import AdamState
+from rustgpt_format.base import FormatModel
+from rustgpt_format.errors import FieldError
+from rustgpt_format.float32 import AS_FLOAT32, Float32Array
+
+DIM_NAMES = {"d": "embedding_dim", "h": "hidden_dim", "V": "vocab_size", "L": "max_seq_len"}
+
+
+class LayerBase(FormatModel):
+    """What every layer has: array shapes in symbols, and optimizer → array pairs."""
+
+    SHAPES: ClassVar[dict[str, tuple[str, str]]] = {}
+    OPTIMIZERS: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="after")
+    def _shapes_agree(self) -> LayerBase:
+        self.check_shapes({})
+        return self
+
+    def bound_dims(self) -> dict[str, int]:
+        """Dimensions fixed by scalar fields of the layer itself (none by default)."""
+        return {}
+
+    def check_shapes(self, dims: Mapping[str, int]) -> dict[str, int]:
+        """Check every array against ``dims``, binding the symbols they fix first.
+
+        Returns the dims with every symbol of this layer bound; raises FieldError naming
+        the array whose shape disagrees.
+        """
+        bound = {**self.bound_dims(), **dims}
+        origin = {s: f"{DIM_NAMES[s]} = {n}" for s, n in self.bound_dims().items()}
+        origin.update({s: f"config.{DIM_NAMES[s]} = {n}" for s, n in dims.items()})
+        for name, symbols in self.SHAPES.items():
+            shape = getattr(self, name).shape
+            for axis, symbol in enumerate(symbols):
+                if symbol == "1" or symbol in bound:
+                    continue
+                bound[symbol] = shape[axis]
+                origin[symbol] = f"{DIM_NAMES[symbol]} = {shape[axis]}, from {name}"
+            expected = tuple(1 if s == "1" else bound[s] for s in symbols)
+            if shape != expected:
+                why = "; ".join(origin[s] for s in dict.fromkeys(symbols) if s != "1")
+                raise FieldError(f"expected shape {expected} ({why}), found {shape}", name)
+        for optimizer_name, parameter_name in self.OPTIMIZERS.items():
+            state: AdamState | None = getattr(self, optimizer_name)
+            expected_shape = getattr(self, parameter_name).shape
+            for moment in ("m", "v"):
+                if state is not None and getattr(state, moment).shape != expected_shape:
+                    raise FieldError(
+                        f"expected shape {expected_shape} (that of {parameter_name}), "
+                        f"found {getattr(state, moment).shape}",
+                        optimizer_name,
+                        moment,
+                    )
+        return bound
+
+    def parameters(self) -> dict[str, Float32Array]:
+        """The layer's parameter arrays by name, in wire order."""
+        return {name: getattr(self, name) for name in self.SHAPES}
+
+    def optimizers(self) -> dict[str, AdamState | None]:
+        """The layer's optimizer states by field name (None: inference only)."""
+        return {name: getattr(self, name) for name in self.OPTIMIZERS}
+
+
+class Embeddings(LayerBase):
+    """Token and learned positional embeddings; row i = token[t_i] + position[i]."""
+
+    SHAPES = {"token_embeddings": ("V", "d"), "positional_embeddings": ("L", "d")}
+    OPTIMIZERS = {
+        "token_optimizer": "token_embeddings",
+        "positional_optimizer": "positional_embeddings",
+    }
+
+    type: Literal["Embeddings"] = "Embeddings"
+    token_embeddings: Float32Array
+    positional_embeddings: Float32Array
+    token_optimizer: AdamState | None = None
+    positional_optimizer: AdamState | None = None
+
+
+class SelfAttention(LayerBase):
+    """Single-head causal self-attention with the residual."""
+
+    SHAPES = {"w_q": ("d", "d"), "w_k": ("d", "d"), "w_v": ("d", "d")}
+    OPTIMIZERS = {"optimizer_w_q": "w_q", "optimizer_w_k": "w_k", "optimizer_w_v": "w_v"}
+
+    type: Literal["SelfAttention"] = "SelfAttention"
+    embedding_dim: Annotated[StrictInt, Field(gt=0)]
+    w_q: Float32Array
+    w_k: Float32Array
+    w_v: Float32Array
+    optimizer_w_q: AdamState | None = None
+    optimizer_w_k: AdamState | None = None
+    optimizer_w_v: AdamState | None = None
+
+    def bound_dims(self) -> dict[str, int]:
+        return {"d": self.embedding_dim}
+
+
+class FeedForward(LayerBase):
+    """ReLU feed-forward with the residual."""
+
+    SHAPES = {"w1": ("d", "h"), "b1": ("1", "h"), "w2": ("h", "d"), "b2": ("1", "d")}
+    OPTIMIZERS = {
+        "optimizer_w1": "w1",
+        "optimizer_b1": "b1",
+        "optimizer_w2": "w2",
+        "optimizer_b2": "b2",
+    }
+
+    type: Literal["FeedForward"] = "FeedForward"
+    w1: Float32Array
+    b1: Float32Array
+    w2: Float32Array
+    b2: Float32Array
+    optimizer_w1: AdamState | None = None
+    optimizer_b1: AdamState | None = None
+    optimizer_w2: AdamState | None = None
+    optimizer_b2: AdamState | None = None
+
+
+class LayerNorm(LayerBase):
+    """(x - mean) / (std + epsilon) * gamma + beta, per row, population std."""
+
+    SHAPES = {"gamma": ("1", "d"), "beta": ("1", "d")}
+    OPTIMIZERS = {"optimizer_gamma": "gamma", "optimizer_beta": "beta"}
+
+    type: Literal["LayerNorm"] = "LayerNorm"
+    epsilon: Annotated[float, Field(gt=0), AS_FLOAT32]
+    gamma: Float32Array
+    beta: Float32Array
+    optimizer_gamma: AdamState | None = None
+    optimizer_beta: AdamState | None = None
+
+
+class OutputProjection(LayerBase):
+    """Logits = X w_out + b_out; ``optimizer`` is for w_out (b_out moves by plain SGD)."""
+
+    SHAPES = {"w_out": ("d", "V"), "b_out": ("1", "V")}
+    OPTIMIZERS = {"optimizer": "w_out"}
+
+    type: Literal["OutputProjection"] = "OutputProjection"
+    w_out: Float32Array
+    b_out: Float32Array
+    optimizer: AdamState | None = None
+
+
+Layer = Annotated[
+    Embeddings | SelfAttention | FeedForward | LayerNorm | OutputProjection,
+    Field(discriminator="type"),
+]
+"""Any layer; the ``type`` key picks the kind (Rust's ``LayerEnum``)."""
+
+LAYER_KINDS: dict[str, type[LayerBase]] = {
+    kind.__name__: kind for kind in (Embeddings, SelfAttention, FeedForward, LayerNorm, OutputProjection)
+}

@@ -1,0 +1,105 @@
+"""Pydantic's ValidationError rewritten as the format's CheckpointError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from rustgpt_format.errors import (
+    CheckpointError,
+    FieldError,
+    PathPart,
+    Problem,
+    format_path,
+    join_path,
+)
+from rustgpt_format.float32 import describe
+
+LAYER_TAGS = ("Embeddings", "SelfAttention", "FeedForward", "LayerNorm", "OutputProjection")
+
+_EXPECTED = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "string_type": "a string",
+    "list_type": "an array",
+    "tuple_type": "an array",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "bool_type": "true or false",
+}
+
+
+def document_path(loc: tuple[int | str, ...]) -> list[PathPart]:
+    """Drop the union tags pydantic puts in a location (network, 3, 'SelfAttention', ...)."""
+    parts: list[PathPart] = []
+    for index, part in enumerate(loc):
+        after_layer_index = index >= 2 and loc[index - 2] == "network" and isinstance(
+            loc[index - 1], int
+        )
+        if after_layer_index and part in LAYER_TAGS and len(parts) == index:
+            continue
+        parts.append(part)
+    return parts
+
+
+def _message(error: Any) -> tuple[str, list[PathPart], str]:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    found = describe(error.get("input"))
+    if kind == "value_error" and isinstance(ctx.get("error"), FieldError):
+        field_error: FieldError = ctx["error"]
+        return field_error.message, list(field_error.parts), "reader"
+    if kind == "missing":
+        return "missing required key", [], "schema"
+    if kind == "extra_forbidden":
+        return "unknown key (a typo, or a key this format version does not have)", [], "schema"
+    if kind == "union_tag_invalid":
+        tags = ", ".join(repr(t) for t in LAYER_TAGS)
+        return f"unknown layer type {ctx.get('tag')!r}, expected one of {tags}", ["type"], "schema"
+    if kind == "union_tag_not_found":
+        tags = ", ".join(repr(t) for t in LAYER_TAGS)
+        return f"missing layer 'type', expected one of {tags}", [], "schema"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}, found {found}", [], "schema"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, found {found}", [], "schema"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sign = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
+                "less_than_equal": "≤"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"expected a value {sign} {bound}, found {found}", [], "schema"
+    if kind == "string_pattern_mismatch":
+        return f"expected a string matching {ctx.get('pattern')}, found {found}", [], "schema"
+    text = str(error.get("msg", "invalid value"))
+    text = text.removeprefix("Value error, ")
+    return f"{text[:1].lower()}{text[1:]}", [], "reader"
+
+
+def problems_of(error: ValidationError) -> list[Problem]:
+    """Every problem in a ValidationError, as paths from the document root."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = document_path(tuple(item["loc"]))
+        nested = (item.get("ctx") or {}).get("error")
+        if item["type"] == "value_error" and isinstance(nested, CheckpointError):
+            # a nested model built through FormatModel.__init__ already translated
+            prefix = format_path(where)
+            problems += [
+                Problem(join_path(prefix, p.path), p.message, p.rule) for p in nested.problems
+            ]
+            continue
+        message, tail, rule = _message(item)
+        problems.append(Problem(format_path([*where, *tail]), message, rule))
+    return problems
+
+
+def to_checkpoint_error(error: ValidationError) -> CheckpointError:
+    """The CheckpointError that reports every problem of ``error``."""
+    problems = problems_of(error)
+    return CheckpointError(problems[0].message, path=problems[0].path, problems=problems)

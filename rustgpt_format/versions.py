@@ -1,0 +1,66 @@
+"""Format identity and the version policy of contract §8."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rustgpt_format.errors import FieldError
+from rustgpt_format.float32 import describe
+
+FORMAT = "rustgpt-checkpoint"
+FORMAT_VERSION = "1.0"
+CURRENT = (1, 0)
+_VERSION = re.compile(r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$")
+
+
+def parse_version(text: str) -> tuple[int, int] | None:
+    """``"1.2"`` -> ``(1, 2)``; None when the text is not MAJOR.MINOR.
+
+    >>> parse_version("1.12"), parse_version("1.0.0")
+    ((1, 12), None)
+    """
+    match = _VERSION.match(text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def looks_like_rustgpt_dialect(data: dict[str, Any]) -> bool:
+    """A document of RustGPT's own serde output: no format key, a vocab and a network."""
+    return "format" not in data and "vocab" in data and "network" in data
+
+
+def check_version(data: dict[str, Any], *, required: bool = True) -> tuple[int, int]:
+    """The version a decoded document claims, refusing what this reader cannot read.
+
+    With ``required=False`` (keyword construction in Python) an absent ``format`` or
+    ``format_version`` means the current one.
+    """
+    if "format" in data and data["format"] != FORMAT:
+        raise FieldError(f"expected {FORMAT!r}, found {describe(data['format'])}", "format")
+    if "format" not in data and required:
+        if looks_like_rustgpt_dialect(data):
+            raise FieldError(
+                "missing required key; this looks like RustGPT's own JSON (version 0), "
+                "which rustgpt_format.load migrates",
+                "format",
+            )
+        raise FieldError(f"missing required key (expected {FORMAT!r})", "format")
+    if "format_version" not in data:
+        if required:
+            raise FieldError(f"missing required key (expected {FORMAT_VERSION!r})", "format_version")
+        return CURRENT
+    text = data["format_version"]
+    version = parse_version(text) if isinstance(text, str) else None
+    if version is None:
+        raise FieldError(
+            f"expected a version \"MAJOR.MINOR\" such as {FORMAT_VERSION!r}, found {describe(text)}",
+            "format_version",
+        )
+    if version[0] != CURRENT[0]:
+        advice = "upgrade rustgpt-format to read it" if version[0] > CURRENT[0] else "migrate it"
+        raise FieldError(
+            f"this reader reads format {CURRENT[0]}.x (it writes {FORMAT_VERSION}), "
+            f"found version {text}; {advice}",
+            "format_version",
+        )
+    return version

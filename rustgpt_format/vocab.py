@@ -1,0 +1,59 @@
+"""The vocabulary: words in id order; the encode and decode maps are derived."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import ConfigDict, StrictStr, field_validator
+
+from rustgpt_format.base import FormatModel
+from rustgpt_format.errors import FieldError
+
+END_OF_SEQUENCE = "</s>"
+
+
+class Vocab(FormatModel):
+    """Tokens of the model; a token's id is its index in ``words``.
+
+    >>> vocab = Vocab(words=["hello", "world", "</s>"])
+    >>> vocab.encode("world"), vocab.decode(2), vocab.encode("moon")
+    (1, '</s>', None)
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    words: tuple[StrictStr, ...]
+
+    @field_validator("words")
+    @classmethod
+    def _check_words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        seen: dict[str, int] = {}
+        for index, word in enumerate(words):
+            if not word:
+                raise FieldError("expected a non-empty word, found ''", index)
+            if any(char.isspace() for char in word):
+                raise FieldError(f"expected a word without white space, found {word!r}", index)
+            if word in seen:
+                raise FieldError(
+                    f"expected unique words, found {word!r} again (first at words[{seen[word]}])",
+                    index,
+                )
+            seen[word] = index
+        if END_OF_SEQUENCE not in seen:
+            raise FieldError(f"expected the end-of-sequence token {END_OF_SEQUENCE!r}, not found")
+        return words
+
+    @cached_property
+    def _ids(self) -> dict[str, int]:
+        return {word: index for index, word in enumerate(self.words)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def encode(self, word: str) -> int | None:
+        """The id of ``word``, or None when the vocabulary does not have it."""
+        return self._ids.get(word)
+
+    def decode(self, token_id: int) -> str | None:
+        """The word of ``token_id``, or None when no word has that id."""
+        return self.words[token_id] if 0 <= token_id < len(self.words) else None

@@ -1,0 +1,1 @@
+"""RustGPT in NumPy, computing on the checkpoint format's own objects."""
