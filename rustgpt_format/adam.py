@@ -30,7 +30,9 @@ class AdamState(FormatModel):
     @model_validator(mode="after")
     def _moments_agree(self) -> AdamState:
         if self.v.shape != self.m.shape:
-            raise FieldError(f"expected shape {self.m.shape} (that of m), found {self.v.shape}", "v")
+            raise FieldError(
+                f"expected shape {self.m.shape} (that of m), found {self.v.shape}", "v"
+            )
         return self
 
     @classmethod

@@ -14,14 +14,14 @@ from pydantic import (
     model_validator,
 )
 
+from rustgpt_format.base import FormatModel
 from rustgpt_format.config import ModelConfig
 from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
 from rustgpt_format.layers import Layer
-from rustgpt_format.base import FormatModel
 from rustgpt_format.pydantic_errors import document_path
 from rustgpt_format.structure import check_structure
 from rustgpt_format.training import TrainingState
-from rustgpt_format.versions import CURRENT, FORMAT, FORMAT_VERSION, check_version
+from rustgpt_format.versions import CURRENT, FORMAT_VERSION, check_version
 from rustgpt_format.vocab import Vocab
 
 
@@ -34,7 +34,7 @@ class Checkpoint(FormatModel):
     True
     """
 
-    format: Literal["rustgpt-checkpoint"] = FORMAT
+    format: Literal["rustgpt-checkpoint"] = "rustgpt-checkpoint"
     format_version: Annotated[StrictStr, Field(pattern=r"^1\.(0|[1-9][0-9]*)$")] = FORMAT_VERSION
     config: ModelConfig
     vocab: Vocab

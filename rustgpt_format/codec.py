@@ -66,7 +66,9 @@ def parse(data: bytes | bytearray | memoryview | str) -> Any:
         try:
             orjson.loads(raw)
         except orjson.JSONDecodeError as error:
-            raise CheckpointError(f"expected a JSON document, found invalid JSON: {error}") from None
+            raise CheckpointError(
+                f"expected a JSON document, found invalid JSON: {error}"
+            ) from None
         raise CheckpointError("internal error: the fast reader lost a valid document")
     return _restore(skeleton, arrays, marker) if arrays else skeleton
 

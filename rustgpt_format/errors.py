@@ -71,10 +71,11 @@ class FieldError(ValueError):
     element index, a nested key) so the final path reaches the exact element.
     """
 
-    def __init__(self, message: str, *parts: PathPart) -> None:
+    def __init__(self, message: str, *parts: PathPart, rule: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.parts: tuple[PathPart, ...] = parts
+        self.rule = rule
 
 
 class FormatWarning(UserWarning):

@@ -72,7 +72,9 @@ def random_checkpoint(
         elif kind_name == "FeedForward":
             network.append(layer(FeedForward))
         else:
-            raise ValueError(f"middle: expected SelfAttention, LayerNorm or FeedForward, found {kind_name!r}")
+            raise ValueError(
+                f"middle: expected SelfAttention, LayerNorm or FeedForward, found {kind_name!r}"
+            )
     network.append(layer(OutputProjection))
     words = [f"w{index}" for index in range(V - 1)] + [END_OF_SEQUENCE]
     return Checkpoint(

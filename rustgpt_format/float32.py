@@ -119,7 +119,9 @@ def _array_from_wire(obj: dict[str, Any]) -> np.ndarray:
         raise FieldError(f"expected [rows, cols], found {describe(dim)}", "dim")
     for axis, size in enumerate(dim):
         if not _is_count(size):
-            raise FieldError(f"expected a non-negative integer, found {describe(size)}", "dim", axis)
+            raise FieldError(
+                f"expected a non-negative integer, found {describe(size)}", "dim", axis
+            )
     rows, cols = dim
     data = obj["data"]
     if isinstance(data, np.ndarray) and data.dtype == np.float32 and data.ndim == 1:
@@ -244,6 +246,7 @@ ARRAY2_JSON_SCHEMA: dict[str, Any] = {
 Float32Array = Annotated[np.ndarray, _Float32ArrayMarker]
 """A C-contiguous 2-D float32 ndarray; on the wire ``{"v": 1, "dim": [r, c], "data": [...]}``."""
 
+
 class _AsFloat32:
     """Pydantic glue: a JSON number (with the field's bounds) held as a float32 value."""
 
@@ -252,7 +255,7 @@ class _AsFloat32:
         cls, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         number = handler(source)
-        number.update(strict=True, allow_inf_nan=False)  # type: ignore[typeddict-unknown-key]
+        number = {**number, "strict": True, "allow_inf_nan": False}
         return core_schema.no_info_after_validator_function(
             to_float32,
             number,

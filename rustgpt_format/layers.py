@@ -18,6 +18,8 @@ from rustgpt_format.base import FormatModel
 from rustgpt_format.errors import FieldError
 from rustgpt_format.float32 import AS_FLOAT32, Float32Array
 
+SHAPES = "§6.2 shapes agree along the chain"
+OPTIMIZER_SHAPES = "§6.3 optimizer moments have their parameter's shape"
 DIM_NAMES = {"d": "embedding_dim", "h": "hidden_dim", "V": "vocab_size", "L": "max_seq_len"}
 
 
@@ -55,7 +57,9 @@ class LayerBase(FormatModel):
             expected = tuple(1 if s == "1" else bound[s] for s in symbols)
             if shape != expected:
                 why = "; ".join(origin[s] for s in dict.fromkeys(symbols) if s != "1")
-                raise FieldError(f"expected shape {expected} ({why}), found {shape}", name)
+                raise FieldError(
+                    f"expected shape {expected} ({why}), found {shape}", name, rule=SHAPES
+                )
         for optimizer_name, parameter_name in self.OPTIMIZERS.items():
             state: AdamState | None = getattr(self, optimizer_name)
             expected_shape = getattr(self, parameter_name).shape
@@ -66,6 +70,7 @@ class LayerBase(FormatModel):
                         f"found {getattr(state, moment).shape}",
                         optimizer_name,
                         moment,
+                        rule=OPTIMIZER_SHAPES,
                     )
         return bound
 
@@ -81,8 +86,11 @@ class LayerBase(FormatModel):
 class Embeddings(LayerBase):
     """Token and learned positional embeddings; row i = token[t_i] + position[i]."""
 
-    SHAPES = {"token_embeddings": ("V", "d"), "positional_embeddings": ("L", "d")}
-    OPTIMIZERS = {
+    SHAPES: ClassVar[dict[str, tuple[str, str]]] = {
+        "token_embeddings": ("V", "d"),
+        "positional_embeddings": ("L", "d"),
+    }
+    OPTIMIZERS: ClassVar[dict[str, str]] = {
         "token_optimizer": "token_embeddings",
         "positional_optimizer": "positional_embeddings",
     }
@@ -97,8 +105,16 @@ class Embeddings(LayerBase):
 class SelfAttention(LayerBase):
     """Single-head causal self-attention with the residual."""
 
-    SHAPES = {"w_q": ("d", "d"), "w_k": ("d", "d"), "w_v": ("d", "d")}
-    OPTIMIZERS = {"optimizer_w_q": "w_q", "optimizer_w_k": "w_k", "optimizer_w_v": "w_v"}
+    SHAPES: ClassVar[dict[str, tuple[str, str]]] = {
+        "w_q": ("d", "d"),
+        "w_k": ("d", "d"),
+        "w_v": ("d", "d"),
+    }
+    OPTIMIZERS: ClassVar[dict[str, str]] = {
+        "optimizer_w_q": "w_q",
+        "optimizer_w_k": "w_k",
+        "optimizer_w_v": "w_v",
+    }
 
     type: Literal["SelfAttention"] = "SelfAttention"
     embedding_dim: Annotated[StrictInt, Field(gt=0)]
@@ -116,8 +132,13 @@ class SelfAttention(LayerBase):
 class FeedForward(LayerBase):
     """ReLU feed-forward with the residual."""
 
-    SHAPES = {"w1": ("d", "h"), "b1": ("1", "h"), "w2": ("h", "d"), "b2": ("1", "d")}
-    OPTIMIZERS = {
+    SHAPES: ClassVar[dict[str, tuple[str, str]]] = {
+        "w1": ("d", "h"),
+        "b1": ("1", "h"),
+        "w2": ("h", "d"),
+        "b2": ("1", "d"),
+    }
+    OPTIMIZERS: ClassVar[dict[str, str]] = {
         "optimizer_w1": "w1",
         "optimizer_b1": "b1",
         "optimizer_w2": "w2",
@@ -138,8 +159,8 @@ class FeedForward(LayerBase):
 class LayerNorm(LayerBase):
     """(x - mean) / (std + epsilon) * gamma + beta, per row, population std."""
 
-    SHAPES = {"gamma": ("1", "d"), "beta": ("1", "d")}
-    OPTIMIZERS = {"optimizer_gamma": "gamma", "optimizer_beta": "beta"}
+    SHAPES: ClassVar[dict[str, tuple[str, str]]] = {"gamma": ("1", "d"), "beta": ("1", "d")}
+    OPTIMIZERS: ClassVar[dict[str, str]] = {"optimizer_gamma": "gamma", "optimizer_beta": "beta"}
 
     type: Literal["LayerNorm"] = "LayerNorm"
     epsilon: Annotated[float, Field(gt=0), AS_FLOAT32]
@@ -152,8 +173,8 @@ class LayerNorm(LayerBase):
 class OutputProjection(LayerBase):
     """Logits = X w_out + b_out; ``optimizer`` is for w_out (b_out moves by plain SGD)."""
 
-    SHAPES = {"w_out": ("d", "V"), "b_out": ("1", "V")}
-    OPTIMIZERS = {"optimizer": "w_out"}
+    SHAPES: ClassVar[dict[str, tuple[str, str]]] = {"w_out": ("d", "V"), "b_out": ("1", "V")}
+    OPTIMIZERS: ClassVar[dict[str, str]] = {"optimizer": "w_out"}
 
     type: Literal["OutputProjection"] = "OutputProjection"
     w_out: Float32Array
@@ -168,5 +189,6 @@ Layer = Annotated[
 """Any layer; the ``type`` key picks the kind (Rust's ``LayerEnum``)."""
 
 LAYER_KINDS: dict[str, type[LayerBase]] = {
-    kind.__name__: kind for kind in (Embeddings, SelfAttention, FeedForward, LayerNorm, OutputProjection)
+    kind.__name__: kind
+    for kind in (Embeddings, SelfAttention, FeedForward, LayerNorm, OutputProjection)
 }

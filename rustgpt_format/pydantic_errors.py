@@ -39,8 +39,8 @@ def document_path(loc: tuple[int | str, ...]) -> list[PathPart]:
     """Drop the union tags pydantic puts in a location (network, 3, 'SelfAttention', ...)."""
     parts: list[PathPart] = []
     for index, part in enumerate(loc):
-        after_layer_index = index >= 2 and loc[index - 2] == "network" and isinstance(
-            loc[index - 1], int
+        after_layer_index = (
+            index >= 2 and loc[index - 2] == "network" and isinstance(loc[index - 1], int)
         )
         if after_layer_index and part in LAYER_TAGS and len(parts) == index:
             continue
@@ -54,31 +54,35 @@ def _message(error: Any) -> tuple[str, list[PathPart], str]:
     found = describe(error.get("input"))
     if kind == "value_error" and isinstance(ctx.get("error"), FieldError):
         field_error: FieldError = ctx["error"]
-        return field_error.message, list(field_error.parts), "reader"
+        return field_error.message, list(field_error.parts), field_error.rule or "field"
     if kind == "missing":
-        return "missing required key", [], "schema"
+        return "missing required key", [], "field"
     if kind == "extra_forbidden":
-        return "unknown key (a typo, or a key this format version does not have)", [], "schema"
+        return "unknown key (a typo, or a key this format version does not have)", [], "field"
     if kind == "union_tag_invalid":
         tags = ", ".join(repr(t) for t in LAYER_TAGS)
-        return f"unknown layer type {ctx.get('tag')!r}, expected one of {tags}", ["type"], "schema"
+        return f"unknown layer type {ctx.get('tag')!r}, expected one of {tags}", ["type"], "field"
     if kind == "union_tag_not_found":
         tags = ", ".join(repr(t) for t in LAYER_TAGS)
-        return f"missing layer 'type', expected one of {tags}", [], "schema"
+        return f"missing layer 'type', expected one of {tags}", [], "field"
     if kind == "literal_error":
-        return f"expected {ctx.get('expected')}, found {found}", [], "schema"
+        return f"expected {ctx.get('expected')}, found {found}", [], "field"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, found {found}", [], "schema"
+        return f"expected {_EXPECTED[kind]}, found {found}", [], "field"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        sign = {"greater_than": ">", "greater_than_equal": "≥", "less_than": "<",
-                "less_than_equal": "≤"}[kind]
+        sign = {
+            "greater_than": ">",
+            "greater_than_equal": "≥",
+            "less_than": "<",
+            "less_than_equal": "≤",
+        }[kind]
         bound = next(iter(ctx.values()))
-        return f"expected a value {sign} {bound}, found {found}", [], "schema"
+        return f"expected a value {sign} {bound}, found {found}", [], "field"
     if kind == "string_pattern_mismatch":
-        return f"expected a string matching {ctx.get('pattern')}, found {found}", [], "schema"
+        return f"expected a string matching {ctx.get('pattern')}, found {found}", [], "field"
     text = str(error.get("msg", "invalid value"))
     text = text.removeprefix("Value error, ")
-    return f"{text[:1].lower()}{text[1:]}", [], "reader"
+    return f"{text[:1].lower()}{text[1:]}", [], "field"
 
 
 def problems_of(error: ValidationError) -> list[Problem]:

@@ -10,7 +10,9 @@ from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA
 from rustgpt_format.versions import FORMAT_VERSION
 
-SCHEMA_ID = f"https://rustgpt-format.invalid/schemas/rustgpt-checkpoint-{FORMAT_VERSION}.schema.json"
+SCHEMA_ID = (
+    f"https://rustgpt-format.invalid/schemas/rustgpt-checkpoint-{FORMAT_VERSION}.schema.json"
+)
 SCHEMA_FILE = f"rustgpt-checkpoint-{FORMAT_VERSION}.schema.json"
 
 _DESCRIPTION = (
@@ -47,7 +49,8 @@ def _share_arrays(node: Any) -> Any:
         return {"$ref": "#/$defs/Array2"}
     if isinstance(node, dict):
         return {
-            key: value.split("\n\n")[0] if key == "description" and isinstance(value, str)
+            key: value.split("\n\n")[0]
+            if key == "description" and isinstance(value, str)
             else _share_arrays(value)
             for key, value in node.items()
         }

@@ -47,13 +47,15 @@ def check_version(data: dict[str, Any], *, required: bool = True) -> tuple[int, 
         raise FieldError(f"missing required key (expected {FORMAT!r})", "format")
     if "format_version" not in data:
         if required:
-            raise FieldError(f"missing required key (expected {FORMAT_VERSION!r})", "format_version")
+            raise FieldError(
+                f"missing required key (expected {FORMAT_VERSION!r})", "format_version"
+            )
         return CURRENT
     text = data["format_version"]
     version = parse_version(text) if isinstance(text, str) else None
     if version is None:
         raise FieldError(
-            f"expected a version \"MAJOR.MINOR\" such as {FORMAT_VERSION!r}, found {describe(text)}",
+            f'expected a version "MAJOR.MINOR" such as {FORMAT_VERSION!r}, found {describe(text)}',
             "format_version",
         )
     if version[0] != CURRENT[0]:
