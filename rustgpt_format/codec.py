@@ -26,6 +26,7 @@ from rustgpt_format.float32 import floats_from_numbers
 _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _NUMBER_BYTES = b"0123456789.eE+-, \t\r\n"
 _BOM = b"\xef\xbb\xbf"
+_INTEGER_MINUS_ZERO = re.compile(rb"(?<=[\[,\s])-0(?=[,\]\s])")
 
 
 def parse(data: bytes | bytearray | memoryview | str) -> Any:
@@ -53,6 +54,8 @@ def parse(data: bytes | bytearray | memoryview | str) -> Any:
             values = floats_from_numbers(orjson.loads(span))
         except (orjson.JSONDecodeError, FieldError):
             continue  # left in place: the validator reports it with its path
+        if b"-0" in span:
+            _negative_zeros(span, values)
         name = f"{marker}{len(arrays)}"
         arrays[name] = values
         pieces += [raw[done:start], b'"', name.encode(), b'"']
@@ -71,6 +74,13 @@ def parse(data: bytes | bytearray | memoryview | str) -> Any:
             ) from None
         raise CheckpointError("internal error: the fast reader lost a valid document")
     return _restore(skeleton, arrays, marker) if arrays else skeleton
+
+
+def _negative_zeros(span: bytes, values: np.ndarray) -> None:
+    """Give integer ``-0`` (which JSON parsers read as int 0) its sign back."""
+    for match in _INTEGER_MINUS_ZERO.finditer(span):
+        index = span.count(b",", 0, match.start())
+        values[index] = np.float32(-0.0)
 
 
 def _escaped(raw: bytes, quote: int) -> bool:

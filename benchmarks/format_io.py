@@ -1,0 +1,104 @@
+"""Save and load of a RustGPT-default-size checkpoint against raw orjson, side by side.
+
+    python benchmarks/format_io.py [--repeat 7]
+
+The baseline is what any program must do at the least to move the same float32
+arrays through JSON: ``orjson.dumps`` of the arrays (numpy-native) for saving, and
+``orjson.loads`` + ``np.array(..., float32)`` for loading. Times are the best of
+``--repeat`` runs; peak memory is tracemalloc's peak during one load, against the
+file size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+import rustgpt_format as rf
+from rustgpt_format.examples import random_checkpoint
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_memory(action: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def arrays_of(checkpoint: rf.Checkpoint) -> list[np.ndarray]:
+    arrays = []
+    for layer in checkpoint.network:
+        arrays += layer.parameters().values()
+        for state in layer.optimizers().values():
+            if state is not None:
+                arrays += [state.m, state.v]
+    return arrays
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    checkpoint = random_checkpoint()
+    arrays = arrays_of(checkpoint)
+    floats = sum(a.size for a in arrays)
+    raw_document = {"arrays": [{"dim": list(a.shape), "data": a.reshape(-1)} for a in arrays]}
+    folder = Path(tempfile.mkdtemp())
+    ours, raw = folder / "checkpoint.json", folder / "raw.json"
+
+    def raw_save() -> None:
+        raw.write_bytes(orjson.dumps(raw_document, option=orjson.OPT_SERIALIZE_NUMPY))
+
+    def raw_load() -> list[np.ndarray]:
+        document = orjson.loads(raw.read_bytes())
+        return [np.array(a["data"], dtype=np.float32) for a in document["arrays"]]
+
+    raw_save()
+    checkpoint.save(ours)
+    assert rf.load(ours) == checkpoint
+    size = ours.stat().st_size
+    print(f"checkpoint: {floats:,} floats in {len(arrays)} arrays, {size / 1e6:.1f} MB of JSON")
+
+    rows = [
+        (
+            "save",
+            best_of(args.repeat, lambda: checkpoint.save(ours)),
+            best_of(args.repeat, raw_save),
+        ),
+        ("load", best_of(args.repeat, lambda: rf.load(ours)), best_of(args.repeat, raw_load)),
+    ]
+    print(f"{'':6}{'rustgpt_format':>16}{'raw orjson':>14}{'ratio':>9}   target")
+    for name, mine, base in rows:
+        print(f"{name:6}{mine * 1e3:13.1f} ms{base * 1e3:11.1f} ms{mine / base:8.2f}x   <= 1.30x")
+    peak = peak_memory(lambda: rf.load(ours))
+    raw_peak = peak_memory(raw_load)
+    print(
+        f"peak memory during load: {peak / 1e6:.1f} MB = {peak / size:.2f}x the file "
+        f"(target <= 3x); raw orjson load: {raw_peak / 1e6:.1f} MB = {raw_peak / size:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Round trips through bytes and files: exact, deterministic, schema-valid."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import orjson
+from hypothesis import HealthCheck, given, settings
+
+import rustgpt_format as rf
+from rustgpt_format.examples import tiny_checkpoint
+from tests.strategies import checkpoints
+
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def all_arrays(checkpoint: rf.Checkpoint) -> list[tuple[str, np.ndarray]]:
+    found = []
+    for index, layer in enumerate(checkpoint.network):
+        for name, array in layer.parameters().items():
+            found.append((f"network[{index}].{name}", array))
+        for name, state in layer.optimizers().items():
+            if state is not None:
+                found += [
+                    (f"network[{index}].{name}.m", state.m),
+                    (f"network[{index}].{name}.v", state.v),
+                ]
+    return found
+
+
+def assert_bit_identical(a: rf.Checkpoint, b: rf.Checkpoint) -> None:
+    left, right = all_arrays(a), all_arrays(b)
+    assert [name for name, _ in left] == [name for name, _ in right]
+    for (name, x), (_, y) in zip(left, right, strict=True):
+        assert x.dtype == y.dtype == np.float32, name
+        assert x.shape == y.shape, name
+        assert x.flags.c_contiguous and y.flags.c_contiguous, name
+        assert np.array_equal(x.view(np.uint32), y.view(np.uint32)), name
+    assert a.model_dump(exclude={"network"}) == b.model_dump(exclude={"network"})
+
+
+@PROPERTY
+@given(checkpoints())
+def test_bytes_round_trip_is_bit_exact_and_stable(checkpoint: rf.Checkpoint) -> None:
+    data = checkpoint.to_json()
+    again = rf.Checkpoint.from_json(data)
+    assert_bit_identical(checkpoint, again)
+    assert again.to_json() == data  # the second save gives the same bytes
+    assert checkpoint.to_json() == data  # and so does saving twice
+
+
+@PROPERTY
+@given(checkpoints())
+def test_pretty_form_reads_back_the_same(checkpoint: rf.Checkpoint) -> None:
+    pretty = checkpoint.to_json(indent=2)
+    assert b"\n  " in pretty
+    assert rf.Checkpoint.from_json(pretty).to_json() == checkpoint.to_json()
+
+
+@PROPERTY
+@given(checkpoints())
+def test_every_generated_checkpoint_validates_against_the_schema(checkpoint: rf.Checkpoint) -> None:
+    jsonschema.Draft202012Validator(rf.json_schema()).validate(orjson.loads(checkpoint.to_json()))
+
+
+@settings(max_examples=20, deadline=None)
+@given(checkpoints())
+def test_file_round_trip(tmp_path_factory: object, checkpoint: rf.Checkpoint) -> None:
+    folder: Path = tmp_path_factory.mktemp("rt")  # type: ignore[attr-defined]
+    checkpoint.save(folder / "a.json")
+    rf.save(rf.load(folder / "a.json"), folder / "b.json")
+    assert (folder / "a.json").read_bytes() == (folder / "b.json").read_bytes()
+    assert_bit_identical(checkpoint, rf.Checkpoint.load(folder / "b.json"))
+
+
+def shuffled(node: object, rng: random.Random) -> object:
+    if isinstance(node, dict):
+        items = list(node.items())
+        rng.shuffle(items)
+        return {key: shuffled(value, rng) for key, value in items}
+    if isinstance(node, list):
+        return [shuffled(item, rng) for item in node]
+    return node
+
+
+def test_key_order_does_not_matter() -> None:
+    checkpoint = tiny_checkpoint()
+    document = orjson.loads(checkpoint.to_json())
+    for seed in range(5):
+        mixed = orjson.dumps(shuffled(document, random.Random(seed)))
+        assert mixed != checkpoint.to_json()
+        assert rf.Checkpoint.from_json(mixed).to_json() == checkpoint.to_json()
+
+
+def test_equality_is_by_value() -> None:
+    a, b = tiny_checkpoint(), tiny_checkpoint()
+    assert a == b
+    b.network[1].w_q[0, 0] += 1  # type: ignore[union-attr]
+    assert a != b
+
+
+def test_indent_other_than_two_is_refused() -> None:
+    try:
+        tiny_checkpoint().to_json(indent=4)
+    except ValueError as error:
+        assert str(error) == "indent: expected None or 2, found 4"
+    else:
+        raise AssertionError("indent=4 was accepted")
+
+
+def test_array_keys_are_written_in_ndarray_serde_order() -> None:
+    text = tiny_checkpoint().to_json()
+    assert b'"token_embeddings":{"v":1,"dim":[3,4],"data":[' in text
+
+
+GOLDEN = Path(__file__).parent.parent / "fixtures" / "golden" / "tiny.json"
+
+
+def test_golden_bytes() -> None:
+    """The bytes of a fixed checkpoint are pinned: any change to them is a format change."""
+    assert tiny_checkpoint().to_json(indent=2) + b"\n" == GOLDEN.read_bytes()
+    assert rf.load(GOLDEN) == tiny_checkpoint()

@@ -1,0 +1,120 @@
+"""Every finite float32 survives a save and load, bit for bit, through both readers."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+
+import rustgpt_format as rf
+from rustgpt_format.examples import tiny_checkpoint
+from tests.strategies import SPECIAL_BITS
+
+
+def with_values(values: np.ndarray) -> rf.Checkpoint:
+    """The tiny checkpoint with its token embeddings' first row set to ``values``."""
+    checkpoint = tiny_checkpoint()
+    table = np.zeros((3, len(values)), np.float32)
+    table[0] = values
+    embeddings = checkpoint.network[0]
+    assert isinstance(embeddings, rf.Embeddings)
+    d = len(values)
+    return rf.Checkpoint(
+        config=checkpoint.config.model_copy(update={"embedding_dim": d}),
+        vocab=checkpoint.vocab,
+        network=[
+            rf.Embeddings(
+                token_embeddings=table, positional_embeddings=np.zeros((2, d), np.float32)
+            ),
+            rf.OutputProjection(
+                w_out=np.zeros((d, 3), np.float32), b_out=np.zeros((1, 3), np.float32)
+            ),
+        ],
+    )
+
+
+def texts_of_first_row(data: bytes) -> list[bytes]:
+    start = data.index(b'"data":[') + len(b'"data":[')
+    return data[start : data.index(b"]", start)].split(b",")
+
+
+def read_back(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    data = with_values(values).to_json()
+    ours = rf.Checkpoint.from_json(data).network[0].token_embeddings[0]  # type: ignore[union-attr]
+    # A float64-then-float32 reader, such as serde_json without float_roundtrip:
+    document = orjson.loads(data)
+    float64_path = np.array(document["network"][0]["token_embeddings"]["data"], np.float64)
+    theirs = float64_path.astype(np.float32)[: len(values)]
+    return ours, theirs, texts_of_first_row(data)
+
+
+@pytest.mark.parametrize("bits", SPECIAL_BITS, ids=[hex(b) for b in SPECIAL_BITS])
+def test_special_values_survive_both_readers(bits: int) -> None:
+    value = np.array([bits], np.uint32).view(np.float32)
+    ours, theirs, _ = read_back(value)
+    assert ours.view(np.uint32)[0] == bits
+    assert theirs.view(np.uint32)[0] == bits
+
+
+def test_random_bit_patterns_survive_both_readers() -> None:
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**32, 300_000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    values = values[np.isfinite(values)]
+    ours, theirs, _ = read_back(values)
+    assert np.array_equal(ours.view(np.uint32), values.view(np.uint32))
+    assert np.array_equal(theirs.view(np.uint32), values.view(np.uint32))
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.1, b"0.1"),
+        (-0.0, b"-0.0"),
+        (1e-8, b"1e-8"),
+        (3.4028234663852886e38, b"3.4028235e+38"),
+        (1.401298464324817e-45, b"1e-45"),
+        (123456.7, b"123456.7"),
+        (1.0, b"1.0"),
+    ],
+)
+def test_numbers_are_written_in_their_shortest_float32_form(value: float, text: bytes) -> None:
+    _, _, texts = read_back(np.array([value], np.float32))
+    assert texts[0] == text
+
+
+def test_the_double_rounding_pair_is_written_long_and_read_from_its_short_text() -> None:
+    pair = np.array([0x15AE43FD, 0x95AE43FD], np.uint32).view(np.float32)
+    _, _, texts = read_back(pair)
+    assert texts[:2] == [b"7.038530691851209e-26", b"-7.038530691851209e-26"]
+    # A writer that emits the shortest text (RustGPT's serde_json does) is read exactly.
+    short = with_values(pair).to_json().replace(b"7.038530691851209e-26", b"7.038531e-26")
+    ours = rf.Checkpoint.from_json(short).network[0].token_embeddings[0]  # type: ignore[union-attr]
+    assert [hex(b) for b in ours.view(np.uint32)[:2]] == ["0x15ae43fd", "0x95ae43fd"]
+
+
+@pytest.mark.parametrize(
+    ("text", "bits"),
+    [
+        (b"1e20", 0x60AD78EC),
+        (b"1e+20", 0x60AD78EC),
+        (b"1E20", 0x60AD78EC),
+        (b"3", 0x40400000),
+        (b"-0", 0x80000000),
+        (b"0.10000000149011612", 0x3DCCCCCD),
+    ],
+)
+def test_readers_accept_every_number_spelling(text: bytes, bits: int) -> None:
+    data = with_values(np.array([0.5], np.float32)).to_json()
+    changed = data.replace(b'"data":[0.5,', b'"data":[' + text + b",", 1)
+    assert changed != data
+    value = rf.Checkpoint.from_json(changed).network[0].token_embeddings[0, 0]  # type: ignore[union-attr]
+    assert np.array([value], np.float32).view(np.uint32)[0] == bits
+
+
+def test_scalars_are_float32_and_written_shortest() -> None:
+    state = rf.AdamState.fresh((1, 1), epsilon=1e-8)
+    assert state.epsilon == float(np.float32(1e-8))
+    checkpoint = tiny_checkpoint()
+    assert b'"epsilon":1e-8' in checkpoint.to_json()
+    assert b'"epsilon":0.00001' in checkpoint.to_json()  # orjson's notation for 1e-5
