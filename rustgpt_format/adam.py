@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictInt
 
 from rustgpt_format.base import FormatModel
-from rustgpt_format.errors import FieldError
 from rustgpt_format.float32 import AS_FLOAT32, Float32Array
 
 
 class AdamState(FormatModel):
     """Moments and hyper-parameters of Adam for one parameter array.
+
+    The layer that holds the state checks that ``m`` and ``v`` have its parameter's shape.
 
     >>> state = AdamState.fresh((2, 3))
     >>> state.timestep, state.m.shape, state.beta1
@@ -26,14 +27,6 @@ class AdamState(FormatModel):
     timestep: Annotated[StrictInt, Field(ge=0)]
     m: Float32Array
     v: Float32Array
-
-    @model_validator(mode="after")
-    def _moments_agree(self) -> AdamState:
-        if self.v.shape != self.m.shape:
-            raise FieldError(
-                f"expected shape {self.m.shape} (that of m), found {self.v.shape}", "v"
-            )
-        return self
 
     @classmethod
     def fresh(

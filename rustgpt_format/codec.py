@@ -12,6 +12,7 @@ as shortest round-trip texts without building Python floats.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from typing import Any
@@ -66,14 +67,25 @@ def parse(data: bytes | bytearray | memoryview | str) -> Any:
     except orjson.JSONDecodeError:
         skeleton = None
     if skeleton is None:
-        try:
-            orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise CheckpointError(
-                f"expected a JSON document, found invalid JSON: {error}"
-            ) from None
-        raise CheckpointError("internal error: the fast reader lost a valid document")
+        return _parse_invalid(raw)
     return _restore(skeleton, arrays, marker) if arrays else skeleton
+
+
+def _parse_invalid(raw: bytes) -> Any:
+    """Explain a document orjson refused.
+
+    NaN and Infinity are not JSON, but some writers emit them; reading them with the
+    standard library lets the validator name the element instead of a byte offset.
+    """
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(raw, parse_constant=float)
+        except (ValueError, RecursionError):
+            pass
+        raise CheckpointError(f"expected a JSON document, found invalid JSON: {error}") from None
+    raise CheckpointError("internal error: the fast reader lost a valid document")
 
 
 def _negative_zeros(span: bytes, values: np.ndarray) -> None:
