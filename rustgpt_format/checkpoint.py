@@ -18,7 +18,7 @@ from rustgpt_format.base import FormatModel
 from rustgpt_format.config import ModelConfig
 from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
 from rustgpt_format.layers import Layer
-from rustgpt_format.pydantic_errors import document_path
+from rustgpt_format.pydantic_errors import UNKNOWN_KEY, problems_of
 from rustgpt_format.structure import check_structure
 from rustgpt_format.training import TrainingState
 from rustgpt_format.versions import CURRENT, FORMAT_VERSION, check_version
@@ -53,19 +53,18 @@ class Checkpoint(FormatModel):
         try:
             checkpoint = handler(data)
         except ValidationError as error:
-            unknown = [
-                document_path(tuple(item["loc"]))
-                for item in error.errors()
-                if item["type"] == "extra_forbidden"
-            ]
+            unknown = sorted(
+                (problem for problem in problems_of(error) if problem.rule == UNKNOWN_KEY),
+                key=lambda problem: problem.path,
+            )
             if not unknown:
                 raise
-            for path in unknown:
-                data = _without(data, path)
+            for problem in unknown:
+                data = _without(data, list(problem.parts))
             warnings.warn(
                 f"format_version {data['format_version']} is newer than this reader's "
                 f"{FORMAT_VERSION}: ignored unknown keys "
-                + ", ".join(format_path(path) for path in unknown),
+                + ", ".join(problem.path for problem in unknown),
                 FormatWarning,
                 stacklevel=2,
             )

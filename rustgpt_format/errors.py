@@ -37,6 +37,7 @@ class Problem:
     path: str
     message: str
     rule: str = "reader"
+    parts: tuple[PathPart, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.path or '<root>'}: {self.message}"

@@ -18,6 +18,9 @@ from rustgpt_format.float32 import describe
 
 LAYER_TAGS = ("Embeddings", "SelfAttention", "FeedForward", "LayerNorm", "OutputProjection")
 
+UNKNOWN_KEY = "unknown key"
+"""The rule of problems that a newer minor version may explain (contract §8)."""
+
 _EXPECTED = {
     "int_type": "an integer",
     "int_parsing": "an integer",
@@ -58,7 +61,7 @@ def _message(error: Any) -> tuple[str, list[PathPart], str]:
     if kind == "missing":
         return "missing required key", [], "field"
     if kind == "extra_forbidden":
-        return "unknown key (a typo, or a key this format version does not have)", [], "field"
+        return "unknown key (a typo, or a key this format version does not have)", [], UNKNOWN_KEY
     if kind == "union_tag_invalid":
         tags = ", ".join(repr(t) for t in LAYER_TAGS)
         return f"unknown layer type {ctx.get('tag')!r}, expected one of {tags}", ["type"], "field"
@@ -95,11 +98,12 @@ def problems_of(error: ValidationError) -> list[Problem]:
             # a nested model built through FormatModel.__init__ already translated
             prefix = format_path(where)
             problems += [
-                Problem(join_path(prefix, p.path), p.message, p.rule) for p in nested.problems
+                Problem(join_path(prefix, p.path), p.message, p.rule, (*where, *p.parts))
+                for p in nested.problems
             ]
             continue
         message, tail, rule = _message(item)
-        problems.append(Problem(format_path([*where, *tail]), message, rule))
+        problems.append(Problem(format_path([*where, *tail]), message, rule, (*where, *tail)))
     return problems
 
 
