@@ -17,7 +17,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that reports usage errors by exception instead of exiting."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: {message}")
+        raise _UsageError(f"{self.prog}: error: {message} (see --help)")
 
 
 class _UsageError(Exception):

@@ -1,0 +1,132 @@
+"""The rustgpt-format command, driven through run() with captured streams."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from rustgpt_format.cli import run
+from rustgpt_format.commands.schema import schema_text
+from rustgpt_format.examples import tiny_checkpoint
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    good = tmp_path / "good.json"
+    tiny_checkpoint().save(good)
+    document = orjson.loads(good.read_bytes())
+    document["network"][1]["w_q"]["dim"] = [4, 3]
+    document["network"][1]["w_q"]["data"] = [0.0] * 12
+    shapes = tmp_path / "shapes.json"
+    shapes.write_bytes(orjson.dumps(document))
+    document = orjson.loads(good.read_bytes())
+    document["network"][2]["type"] = "Dropout"
+    document["config"]["hidden_dim"] = "8"
+    schema = tmp_path / "schema.json"
+    schema.write_bytes(orjson.dumps(document))
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(b'{"format": ')
+    return {"good": good, "shapes": shapes, "schema": schema, "broken": broken}
+
+
+def test_validate_a_valid_file(files: dict[str, Path]) -> None:
+    assert cli("validate", str(files["good"])) == (0, f"{files['good']}: valid\n", "")
+    assert cli("validate", "--quiet", str(files["good"])) == (0, "", "")
+
+
+def test_validate_reports_the_reader_rule(files: dict[str, Path]) -> None:
+    code, out, err = cli("validate", str(files["good"]), str(files["shapes"]))
+    assert code == 1
+    assert out == f"{files['good']}: valid\n"
+    assert err == (
+        f"{files['shapes']}: network[1].w_q: expected shape (4, 4) (embedding_dim = 4), "
+        "found (4, 3) [reader, §6.2 shapes agree along the chain]\n"
+    )
+
+
+def test_validate_reports_every_schema_problem(files: dict[str, Path]) -> None:
+    code, _, err = cli("validate", str(files["schema"]))
+    assert code == 1
+    assert err.splitlines() == [
+        f"{files['schema']}: config.hidden_dim: '8' is not of type 'integer' [schema, type]",
+        f"{files['schema']}: network[2].type: expected a layer type, one of 'Embeddings', "
+        "'SelfAttention', 'FeedForward', 'LayerNorm', 'OutputProjection'; found 'Dropout' "
+        "[schema, oneOf]",
+    ]
+
+
+def test_validate_unreadable_and_broken_files(files: dict[str, Path], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    code, _, err = cli("validate", str(files["broken"]), str(missing))
+    assert code == 1
+    assert err.splitlines() == [
+        f"{files['broken']}: <root>: expected a JSON document, found invalid JSON: "
+        "unexpected end of data: line 1 column 12 (char 11) [json]",
+        f"{missing}: <root>: cannot read: No such file or directory [file]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "rustgpt-format: error: the following arguments are required: COMMAND"),
+        (
+            ["validate"],
+            "rustgpt-format validate: error: the following arguments are required: FILE",
+        ),
+        (["frobnicate"], "rustgpt-format: error: argument COMMAND: invalid choice: 'frobnicate'"),
+        (
+            ["schema", "--check", "--write"],
+            "rustgpt-format schema: error: argument --write: not allowed with argument --check",
+        ),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], message: str) -> None:
+    code, out, err = cli(*argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "--help"], ["schema", "--help"]])
+def test_help_everywhere(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = cli(*argv)
+    assert code == 0
+    assert "usage: rustgpt-format" in capsys.readouterr().out
+
+
+def test_schema_print_check_and_write(tmp_path: Path) -> None:
+    assert cli("schema") == (0, schema_text(), "")
+    target = tmp_path / "s.json"
+    assert cli("schema", "--check", "--file", str(target))[0] == 1
+    assert cli("schema", "--write", "--file", str(target)) == (0, "", "")
+    assert cli("schema", "--check", "--file", str(target)) == (0, f"{target}: up to date\n", "")
+    target.write_text(schema_text().replace("RustGPT checkpoint", "drifted"), encoding="utf-8")
+    code, _, err = cli("schema", "--check", "--file", str(target))
+    assert code == 1
+    assert err == (
+        f"{target}: differs from the schema the models export; run "
+        "`rustgpt-format schema --write` and commit it\n"
+    )
+
+
+def test_the_console_script_runs(files: dict[str, Path]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rustgpt_format", "validate", str(files["shapes"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"{files['shapes']}: network[1].w_q: expected shape")
+    assert "Traceback" not in done.stderr
