@@ -1,0 +1,178 @@
+"""Training throughput of the NumPy model against the same model in PyTorch (eager, CPU).
+
+Default configuration (d = 128, h = 256, L = 80, three blocks) on RustGPT's corpus,
+one sequence per step as RustGPT trains. Each side runs one untimed warm-up epoch,
+then several timed epochs; the best epoch counts. Prints tokens per second (input
+positions trained per second) for both sides, their ratio, and the peak memory that
+one NumPy training step allocates.
+
+    python benchmarks/train_throughput.py [--data DIR] [--epochs N] [--no-torch]
+
+PyTorch is optional (``pip install torch==2.13.0``); without it only NumPy is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rustgpt_format import Checkpoint, FeedForward, LayerNorm, OutputProjection, SelfAttention
+from rustgpt_model import LLM, build_vocab, load_corpus
+from rustgpt_model.train import Trainer
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "reference" / "rustgpt-data"
+LR = 0.0005
+
+
+def best_epoch(run_epoch: Callable[[], None], epochs: int) -> float:
+    """Seconds of the fastest of ``epochs`` timed epochs, after one untimed warm-up."""
+    run_epoch()
+    times = []
+    for _ in range(epochs):
+        began = time.perf_counter()
+        run_epoch()
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def numpy_side(llm: LLM, sequences: Sequence[np.ndarray], epochs: int) -> tuple[float, int]:
+    """Best epoch seconds, and the peak bytes allocated during one training step."""
+    trainer = Trainer(llm.checkpoint)
+    seconds = best_epoch(lambda: trainer.epoch(sequences, LR), epochs)
+    longest = max(sequences, key=len)
+    tracemalloc.start()
+    trainer.step(longest, LR)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds, peak
+
+
+def torch_side(checkpoint: Checkpoint, sequences: Sequence[np.ndarray], epochs: int) -> float:
+    """Best epoch seconds of the same model, same start, in PyTorch eager on the CPU."""
+    import torch
+
+    model = TorchRustGPT(checkpoint)
+    adam_parameters = [p for name, p in model.named_parameters() if name != "b_out"]
+    optimizer = torch.optim.Adam(adam_parameters, lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    tensors = [torch.from_numpy(ids) for ids in sequences]
+
+    def clip(grad: Any) -> Any:
+        norm = grad.norm()
+        return grad * (5.0 / norm) if norm > 5.0 else grad
+
+    def epoch() -> None:
+        for ids in tensors:
+            logits = model(ids[:-1])
+            logits.register_hook(clip)
+            loss = torch.nn.functional.cross_entropy(logits, ids[1:])
+            optimizer.zero_grad(set_to_none=False)
+            model.b_out.grad = None
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                model.b_out -= LR * model.b_out.grad
+
+    return best_epoch(epoch, epochs)
+
+
+def TorchRustGPT(checkpoint: Checkpoint) -> Any:  # noqa: N802  (a class built on demand)
+    """RustGPT as a torch Module, initialised with the checkpoint's arrays."""
+    import torch
+    from torch import nn
+
+    def parameter(array: np.ndarray) -> nn.Parameter:
+        return nn.Parameter(torch.from_numpy(array.copy()))
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            first, *middle, last = checkpoint.network
+            self.token = parameter(first.token_embeddings)  # type: ignore[union-attr]
+            self.position = parameter(first.positional_embeddings)  # type: ignore[union-attr]
+            self.layers: list[tuple[str, list[nn.Parameter], float]] = []
+            for index, layer in enumerate(middle):
+                arrays = [parameter(a) for a in layer.parameters().values()]
+                for name, p in zip(layer.parameters(), arrays, strict=True):
+                    self.register_parameter(f"l{index}_{name}", p)
+                epsilon = layer.epsilon if isinstance(layer, LayerNorm) else 0.0
+                self.layers.append((layer.type, arrays, epsilon))
+            assert isinstance(last, OutputProjection)
+            self.w_out, self.b_out = parameter(last.w_out), parameter(last.b_out)
+            self.d = checkpoint.config.embedding_dim
+
+        def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            x = self.token[ids] + self.position[: len(ids)]
+            mask = torch.triu(torch.ones(len(ids), len(ids), dtype=torch.bool), 1)
+            for kind, arrays, epsilon in self.layers:
+                if kind == SelfAttention.__name__:
+                    w_q, w_k, w_v = arrays
+                    scores = (x @ w_q) @ (x @ w_k).T / math.sqrt(self.d)
+                    weights = torch.softmax(scores.masked_fill(mask, -math.inf), dim=1)
+                    x = weights @ (x @ w_v) + x
+                elif kind == LayerNorm.__name__:
+                    gamma, beta = arrays
+                    centered = x - x.mean(dim=1, keepdim=True)
+                    std = centered.pow(2).mean(dim=1, keepdim=True).sqrt()
+                    x = centered / (std + epsilon) * gamma + beta
+                elif kind == FeedForward.__name__:
+                    w1, b1, w2, b2 = arrays
+                    x = torch.relu(x @ w1 + b1) @ w2 + b2 + x
+            return x @ self.w_out + self.b_out
+
+    return Model()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder of RustGPT's corpus"
+    )
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per side (best counts)")
+    parser.add_argument("--no-torch", action="store_true", help="time the NumPy model only")
+    args = parser.parse_args(argv)
+
+    texts = load_corpus(args.data / "pretraining_data.json")
+    texts += load_corpus(args.data / "chat_training_data.json")
+    llm = LLM.new(build_vocab(texts))
+    start = llm.checkpoint.model_copy(deep=True)
+    sequences = Trainer(start.model_copy(deep=True)).sequences(texts)
+    tokens = sum(len(ids) - 1 for ids in sequences)
+    parameters = sum(a.size for layer in start.network for a in layer.parameters().values())
+    print(
+        f"corpus: {len(sequences)} sequences, {tokens} tokens per epoch; "
+        f"vocabulary {len(start.vocab)}; {parameters:,} parameters"
+    )
+
+    seconds, peak = numpy_side(llm, sequences, args.epochs)
+    numpy_rate = tokens / seconds
+    print(f"numpy:   {numpy_rate:9.0f} tokens/s  (best of {args.epochs} epochs: {seconds:.3f} s)")
+    print(f"numpy:   peak memory allocated by one step: {peak / 2**20:.2f} MiB")
+
+    if args.no_torch:
+        return 0
+    try:
+        import torch
+    except ImportError:
+        print("torch:   not installed, skipped (pip install torch==2.13.0)")
+        return 0
+    torch_seconds = torch_side(start, sequences, args.epochs)
+    torch_rate = tokens / torch_seconds
+    print(
+        f"torch:   {torch_rate:9.0f} tokens/s  (best of {args.epochs} epochs: "
+        f"{torch_seconds:.3f} s; torch {torch.__version__}, {torch.get_num_threads()} threads)"
+    )
+    print(f"ratio:   numpy / torch = {numpy_rate / torch_rate:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
