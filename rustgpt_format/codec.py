@@ -12,6 +12,7 @@ as shortest round-trip texts without building Python floats.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -21,8 +22,10 @@ import numpy as np
 import orjson
 
 from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.errors import CheckpointError, FieldError
+from rustgpt_format.errors import CheckpointError, FieldError, PathPart, format_path, join_path
 from rustgpt_format.float32 import floats_from_numbers
+from rustgpt_format.json_scan import duplicate_key, nesting_depth, path_at, without_strings
+from rustgpt_format.limits import DEFAULT_LIMITS, FORMAT_DEPTH, Limits
 
 _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _NUMBER_BYTES = b"0123456789.eE+-, \t\r\n"
@@ -30,9 +33,18 @@ _BOM = b"\xef\xbb\xbf"
 _INTEGER_MINUS_ZERO = re.compile(rb"(?<=[\[,\s])-0(?=[,\]\s])")
 
 
-def parse(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode JSON text, with numeric ``data`` arrays already float32 ndarrays."""
+def parse(
+    data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAULT_LIMITS
+) -> Any:
+    """Decode JSON text, with numeric ``data`` arrays already float32 ndarrays.
+
+    Every size the text implies is checked against ``limits`` before it is acted on.
+    """
+    if isinstance(data, str) and len(data) > limits.max_file_bytes:
+        raise _too_big(len(data), limits)  # characters: at least as many bytes
     raw = data.encode() if isinstance(data, str) else bytes(data)
+    if len(raw) > limits.max_file_bytes:
+        raise _too_big(len(raw), limits)
     if not raw.strip():
         raise CheckpointError("expected a JSON document, found an empty file")
     if raw.startswith(_BOM):
@@ -40,7 +52,7 @@ def parse(data: bytes | bytearray | memoryview | str) -> Any:
     marker = secrets.token_hex(12)
     pieces: list[bytes] = []
     arrays: dict[str, np.ndarray] = {}
-    done = 0
+    done = elements = outside = 0
     for match in _DATA_KEY.finditer(raw):
         key_start, start = match.start(), match.end() - 1
         if key_start < done or _escaped(raw, key_start):
@@ -51,41 +63,157 @@ def parse(data: bytes | bytearray | memoryview | str) -> Any:
         span = raw[start : close + 1]
         if span.translate(None, _NUMBER_BYTES) != b"[]":
             continue
+        elements += span.count(b",") + 1
+        if elements > limits.max_elements:
+            raise CheckpointError(
+                f"expected at most {limits.max_elements} numbers in all arrays "
+                f"(Limits.max_elements), found more by this array{_RAISE}",
+                path=path_at(raw, offset=start),
+            )
         try:
-            values = floats_from_numbers(orjson.loads(span))
-        except (orjson.JSONDecodeError, FieldError):
-            continue  # left in place: the validator reports it with its path
-        if b"-0" in span:
-            _negative_zeros(span, values)
+            values = _numbers(span)
+        except (orjson.JSONDecodeError, FieldError) as error:
+            if len(span) <= _LEFT_TO_VALIDATOR:
+                continue  # left in place: the validator reports it with its path
+            where = path_at(raw, offset=start)
+            if isinstance(error, FieldError):
+                raise CheckpointError(
+                    error.message, path=join_path(where, format_path(error.parts))
+                ) from None
+            raise CheckpointError(
+                f"expected numbers, found invalid JSON: {error}", path=where
+            ) from None
         name = f"{marker}{len(arrays)}"
         arrays[name] = values
         pieces += [raw[done:start], b'"', name.encode(), b'"']
+        outside += start - done + len(name) + 2
+        if outside > limits.max_header_bytes:
+            raise _outside_too_big(outside, limits)
         done = close + 1
     pieces.append(raw[done:])
+    text = b"".join(pieces) if arrays else raw
+    if len(text) > limits.max_header_bytes:
+        raise _outside_too_big(len(text), limits)
+    structure = without_strings(text)
+    depth = nesting_depth(structure)
+    if depth > limits.max_depth:
+        raise CheckpointError(
+            f"expected nesting at most {limits.max_depth} deep (Limits.max_depth; the format "
+            f"needs {FORMAT_DEPTH}), found {depth}{_RAISE}",
+            path=path_at(text, depth=limits.max_depth),
+        )
     try:
-        skeleton = orjson.loads(b"".join(pieces) if arrays else raw)
+        skeleton = orjson.loads(text)
     except orjson.JSONDecodeError:
-        skeleton = None
-    if skeleton is None:
         return _parse_invalid(raw)
-    return _restore(skeleton, arrays, marker) if arrays else skeleton
+    members = _restore(skeleton, arrays, marker, limits.max_string_chars)
+    if members != structure.count(b":"):
+        raise CheckpointError(
+            "expected unique keys, found this key twice in one object (JSON readers differ "
+            "on which of the two values they keep)",
+            path=duplicate_key(text) or "",
+        )
+    return skeleton
+
+
+_LEFT_TO_VALIDATOR = 1 << 16
+"""A bad numeric array up to this many bytes is left for the validator to name."""
+
+_CHUNK = 1 << 20
+"""Bytes of numbers decoded at once: bounds the Python floats alive at a time."""
+
+_STDLIB_FALLBACK = 1 << 26
+"""Invalid documents up to this size are re-read by the standard library to name a NaN."""
+
+_RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
+
+
+def _too_big(size: int, limits: Limits) -> CheckpointError:
+    return CheckpointError(
+        f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
+        f"found {size}{_RAISE}"
+    )
+
+
+def _outside_too_big(size: int, limits: Limits) -> CheckpointError:
+    return CheckpointError(
+        f"expected at most {limits.max_header_bytes} bytes of JSON outside the numeric data "
+        f"arrays (Limits.max_header_bytes), found {size}{_RAISE}"
+    )
+
+
+def _numbers(span: bytes) -> np.ndarray:
+    """A numeric JSON array as float32, decoded a chunk at a time when it is large."""
+    if len(span) <= _CHUNK:
+        values = floats_from_numbers(orjson.loads(span))
+        if b"-0" in span:
+            _negative_zeros(span, values)
+        return values
+    values = np.empty(span.count(b",") + 1, dtype=np.float32)
+    filled, position, end = 0, 1, len(span) - 1
+    while True:
+        cut = span.find(b",", position + _CHUNK, end) if position + _CHUNK < end else -1
+        chunk = b"[" + span[position : end if cut < 0 else cut] + b"]"
+        try:
+            part = floats_from_numbers(orjson.loads(chunk))
+        except FieldError as error:
+            raise FieldError(error.message, filled + int(error.parts[0])) from None
+        if not part.size:
+            raise FieldError("expected a number, found none between two commas", filled)
+        if b"-0" in chunk:
+            _negative_zeros(chunk, part)
+        values[filled : filled + part.size] = part
+        filled += part.size
+        if cut < 0:
+            return values
+        position = cut + 1
 
 
 def _parse_invalid(raw: bytes) -> Any:
     """Explain a document orjson refused.
 
     NaN and Infinity are not JSON, but some writers emit them; reading them with the
-    standard library lets the validator name the element instead of a byte offset.
+    standard library lets the error name the element instead of a byte offset. The
+    standard library accepts more than JSON (lone surrogates, UTF-16, huge integers),
+    so what it reads is only used to place the first NaN or Infinity, never returned.
     """
     try:
         orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        try:
-            return json.loads(raw, parse_constant=float)
-        except (ValueError, RecursionError):
-            pass
+        found = None
+        if len(raw) <= _STDLIB_FALLBACK:
+            with contextlib.suppress(ValueError, RecursionError):
+                found = _first_constant(json.loads(raw, parse_constant=_Constant))
+        if found is not None:
+            raise found from None
         raise CheckpointError(f"expected a JSON document, found invalid JSON: {error}") from None
     raise CheckpointError("internal error: the fast reader lost a valid document")
+
+
+class _Constant(float):
+    """NaN, Infinity or -Infinity as the standard library read it, marked as such."""
+
+    def __new__(cls, text: str) -> _Constant:
+        return super().__new__(cls, text)
+
+
+def _first_constant(node: Any, parts: tuple[PathPart, ...] = ()) -> CheckpointError | None:
+    """The error naming the first NaN or Infinity (nesting is already bounded)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if isinstance(value, _Constant):
+            element = len(parts) >= 1 and parts[-1] == "data" and isinstance(key, int)
+            expected = (
+                "a finite float32 (magnitude below 3.4028235e38)" if element else "a finite number"
+            )
+            return CheckpointError(
+                f"expected {expected}, found {float(value)}", path=format_path((*parts, key))
+            )
+        if isinstance(value, (dict, list)):
+            found = _first_constant(value, (*parts, key))
+            if found is not None:
+                return found
+    return None
 
 
 def _negative_zeros(span: bytes, values: np.ndarray) -> None:
@@ -102,29 +230,65 @@ def _escaped(raw: bytes, quote: int) -> bool:
     return backslashes % 2 == 1
 
 
-def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str) -> Any:
-    if isinstance(node, dict):
-        data = node.get("data")
-        if isinstance(data, str) and data.startswith(marker):
-            node["data"] = arrays[data]
-        for value in node.values():
-            if isinstance(value, (dict, list)):
-                _restore(value, arrays, marker)
-    elif isinstance(node, list):
-        for item in node:
-            if isinstance(item, (dict, list)):
-                _restore(item, arrays, marker)
-    return node
+def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str, max_chars: int) -> int:
+    """Put the decoded arrays back and check string lengths; count the keys of all objects."""
+    members = 0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            members += len(item)
+            data = item.get("data")
+            if isinstance(data, str) and data.startswith(marker) and data in arrays:
+                item["data"] = arrays[data]
+            for key, value in item.items():
+                if len(key) > max_chars or (isinstance(value, str) and len(value) > max_chars):
+                    raise _long_string(node, max_chars)
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            for value in item:
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+                elif isinstance(value, str) and len(value) > max_chars:
+                    raise _long_string(node, max_chars)
+    return members
 
 
-def decode(data: bytes | bytearray | memoryview | str) -> Checkpoint:
-    """Read a checkpoint from JSON text.
+def _long_string(node: Any, max_chars: int) -> CheckpointError:
+    parts, length = _first_long_string(node, max_chars) or ((), 0)
+    return CheckpointError(
+        f"expected a string of at most {max_chars} characters (Limits.max_string_chars), "
+        f"found {length}{_RAISE}",
+        path=format_path(parts),
+    )
+
+
+def _first_long_string(node: Any, max_chars: int) -> tuple[tuple[PathPart, ...], int] | None:
+    """Where the first over-long string or key is (nesting is already bounded)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if isinstance(key, str) and len(key) > max_chars:
+            return (key[:20] + "...",), len(key)
+        if isinstance(value, str) and len(value) > max_chars:
+            return (key,), len(value)
+        if isinstance(value, (dict, list)):
+            found = _first_long_string(value, max_chars)
+            if found:
+                return (key, *found[0]), found[1]
+    return None
+
+
+def decode(
+    data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAULT_LIMITS
+) -> Checkpoint:
+    """Read a checkpoint from JSON text, refusing what exceeds ``limits``.
 
     >>> from rustgpt_format.examples import tiny_checkpoint
     >>> decode(encode(tiny_checkpoint())).config.embedding_dim
     4
     """
-    return Checkpoint.model_validate(parse(data))
+    return Checkpoint.model_validate(parse(data, limits=limits))
 
 
 def wire_document(checkpoint: Checkpoint) -> dict[str, Any]:
