@@ -8,12 +8,23 @@ import tempfile
 from pathlib import Path
 
 from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.codec import decode, encode
+from rustgpt_format.compression import DEFAULT_INFLATE_LIMIT
 from rustgpt_format.errors import CheckpointError
+from rustgpt_format.forms import Dialect, encode_form, form_for_path, read
 
 
-def load(path: str | Path) -> Checkpoint:
-    """Read the checkpoint at ``path``.
+def load(
+    path: str | Path,
+    *,
+    optimizer: bool = True,
+    inflate_limit: int = DEFAULT_INFLATE_LIMIT,
+) -> Checkpoint:
+    """Read the checkpoint at ``path``, whatever its form (told by content).
+
+    JSON, gzipped JSON (inflated up to ``inflate_limit`` bytes) and safetensors are
+    read; RustGPT's own JSON (version 0) is migrated, with a FormatWarning. With
+    ``optimizer=False`` the optimizer states are left out (a safetensors file does
+    not even read their bytes): an inference-only checkpoint.
 
     >>> import tempfile, pathlib
     >>> from rustgpt_format.examples import tiny_checkpoint
@@ -22,21 +33,27 @@ def load(path: str | Path) -> Checkpoint:
     >>> load(target).vocab.words[-1]
     '</s>'
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
-    return decode(data)
+    return read(path, optimizer=optimizer, inflate_limit=inflate_limit).checkpoint
 
 
-def save(checkpoint: Checkpoint, path: str | Path, *, indent: int | None = None) -> None:
-    """Write ``checkpoint`` to ``path`` atomically.
+def save(
+    checkpoint: Checkpoint,
+    path: str | Path,
+    *,
+    indent: int | None = None,
+    dialect: Dialect = "rustgpt-checkpoint",
+) -> None:
+    """Write ``checkpoint`` to ``path`` atomically, in the form its extension names.
 
-    The bytes go to a temporary file in the same folder, which is flushed, fsynced and
-    renamed over ``path``: a reader sees the old file or the new one, never a mixture,
-    and a failure leaves the old file as it was and no temporary file behind.
+    ``.safetensors`` is the binary form, ``.gz`` gzipped JSON, anything else JSON
+    (``indent=2`` for a readable file); ``dialect="rustgpt"`` writes RustGPT's own
+    JSON, for RustGPT's ``LLM::load``. The bytes go to a temporary file in the same
+    folder, which is flushed, fsynced and renamed over ``path``: a reader sees the old
+    file or the new one, never a mixture, and a failure leaves the old file as it was
+    and no temporary file behind.
     """
-    write_atomically(Path(path), encode(checkpoint, indent=indent))
+    data = encode_form(checkpoint, form_for_path(path), indent=indent, dialect=dialect)
+    write_atomically(Path(path), data)
 
 
 def write_atomically(path: Path, data: bytes) -> None:

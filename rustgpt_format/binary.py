@@ -1,0 +1,249 @@
+"""The binary form (contract §10): a ``.safetensors`` file the official library opens.
+
+Each array is a float32 tensor named by its dotted path (``network.3.w_q``,
+``network.3.optimizer_w_q.m``). The rest of the document is JSON in the file's
+``__metadata__``: ``format`` and ``format_version`` as they are, and ``checkpoint``,
+the document without ``format``, ``format_version`` and arrays (optimizers keep their
+scalars; an absent optimizer is ``null``). The container itself (header, offsets,
+bounds) is the ``safetensors`` library's; this module maps checkpoints onto it and
+refuses files whose tensors and metadata do not match.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import safetensors.numpy
+from safetensors import SafetensorError, safe_open
+
+from rustgpt_format.errors import CheckpointError, Problem
+from rustgpt_format.float32 import describe
+from rustgpt_format.layers import LAYER_KINDS
+from rustgpt_format.versions import FORMAT
+
+if TYPE_CHECKING:
+    from rustgpt_format.checkpoint import Checkpoint
+
+METADATA_DOCUMENT = "checkpoint"
+"""The ``__metadata__`` key that holds the document without its arrays."""
+
+_MOMENTS = ("m", "v")
+
+
+def tensor_name(layer: int, field: str, moment: str | None = None) -> str:
+    """The name of an array's tensor.
+
+    >>> tensor_name(3, "w_q"), tensor_name(3, "optimizer_w_q", "m")
+    ('network.3.w_q', 'network.3.optimizer_w_q.m')
+    """
+    return f"network.{layer}.{field}" + (f".{moment}" if moment else "")
+
+
+def is_safetensors(head: bytes, size: int) -> bool:
+    """Whether a file of ``size`` bytes starting with ``head`` looks like safetensors.
+
+    The file starts with the header length (8 bytes, little-endian) and the header's
+    opening brace; JSON text cannot start that way.
+    """
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    length: int = struct.unpack("<Q", head[:8])[0]
+    return 2 <= length <= size - 8
+
+
+def encode_binary(checkpoint: Checkpoint) -> bytes:
+    """The ``.safetensors`` bytes of a checkpoint.
+
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> data = encode_binary(tiny_checkpoint())
+    >>> sorted(safetensors.numpy.load(data))[:2]
+    ['network.0.positional_embeddings', 'network.0.positional_optimizer.m']
+    """
+    from rustgpt_format.codec import wire_document
+
+    document = wire_document(checkpoint)
+    tensors = {}
+    for index, (layer, wire) in enumerate(
+        zip(checkpoint.network, document["network"], strict=True)
+    ):
+        for field in layer.SHAPES:
+            tensors[tensor_name(index, field)] = getattr(layer, field)
+            del wire[field]
+        for field, state in layer.optimizers().items():
+            if state is not None:
+                for moment in _MOMENTS:
+                    tensors[tensor_name(index, field, moment)] = getattr(state, moment)
+                    del wire[field][moment]
+    rest = {
+        key: value for key, value in document.items() if key not in ("format", "format_version")
+    }
+    metadata = {
+        "format": document["format"],
+        "format_version": document["format_version"],
+        METADATA_DOCUMENT: orjson.dumps(rest, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+    }
+    return safetensors.numpy.save(tensors, metadata=metadata)
+
+
+@dataclass
+class _Claim:
+    """A tensor the metadata asks for, and where in the document it goes."""
+
+    name: str
+    container: dict[str, Any]
+    key: str
+    path: str
+
+
+def load_binary(path: str | Path, *, optimizer: bool = True) -> Checkpoint:
+    """Read a ``.safetensors`` checkpoint; with ``optimizer=False`` only the weights.
+
+    Tensors are read one by one through ``safe_open`` (memory-mapped): a weights-only
+    load leaves the optimizer moments' bytes on disk, and returns a checkpoint whose
+    optimizers are ``None``.
+
+    >>> import tempfile, pathlib
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model.safetensors"
+    >>> _ = target.write_bytes(encode_binary(tiny_checkpoint()))
+    >>> load_binary(target, optimizer=False).network[1].optimizer_w_q is None
+    True
+    """
+    return read_binary(path, optimizer=optimizer)[0]
+
+
+def read_binary(path: str | Path, *, optimizer: bool = True) -> tuple[Checkpoint, str]:
+    """:func:`load_binary`, and the format version the file states."""
+    from rustgpt_format.checkpoint import Checkpoint
+
+    try:
+        with safe_open(str(path), framework="np") as handle:
+            document = _document(handle.metadata())
+            names = set(handle.keys())
+            claims, skipped = _claims(document, optimizer)
+            _check_names(claims, skipped, names)
+            problems = []
+            for claim in claims:
+                found = handle.get_slice(claim.name)
+                dtype, shape = found.get_dtype(), found.get_shape()
+                if dtype != "F32" or len(shape) != 2:
+                    problems.append(
+                        Problem(
+                            claim.path,
+                            f"tensor `{claim.name}`: expected a 2-D F32 tensor, found "
+                            f"{len(shape)}-D {dtype} of shape {tuple(shape)}",
+                        )
+                    )
+                    continue
+                claim.container[claim.key] = handle.get_tensor(claim.name)
+            _raise(problems)
+    except SafetensorError as error:
+        raise CheckpointError(
+            f"expected a safetensors file, found a damaged one: {error}"
+        ) from None
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
+    version = document.get("format_version")
+    return Checkpoint.model_validate(document), version if isinstance(version, str) else ""
+
+
+def _document(metadata: dict[str, str] | None) -> dict[str, Any]:
+    """The document in ``__metadata__``, arrays still missing."""
+    metadata = metadata or {}
+    if metadata.get("format") != FORMAT:
+        found = describe(metadata["format"]) if "format" in metadata else "no format key"
+        raise CheckpointError(
+            f"expected a RustGPT checkpoint (format {FORMAT!r}), found {found}",
+            path="__metadata__.format",
+        )
+    if METADATA_DOCUMENT not in metadata:
+        raise CheckpointError("missing required key", path=f"__metadata__.{METADATA_DOCUMENT}")
+    try:
+        rest = orjson.loads(metadata[METADATA_DOCUMENT])
+    except orjson.JSONDecodeError as error:
+        raise CheckpointError(
+            f"expected JSON text, found invalid JSON: {error}",
+            path=f"__metadata__.{METADATA_DOCUMENT}",
+        ) from None
+    if not isinstance(rest, dict):
+        raise CheckpointError(
+            f"expected a JSON object, found {describe(rest)}",
+            path=f"__metadata__.{METADATA_DOCUMENT}",
+        )
+    for key in ("format", "format_version"):
+        if key in rest:
+            raise CheckpointError(
+                f"expected {key} beside the document in __metadata__, found it inside too",
+                path=f"__metadata__.{METADATA_DOCUMENT}.{key}",
+            )
+    return {
+        "format": metadata["format"],
+        **({"format_version": metadata["format_version"]} if "format_version" in metadata else {}),
+        **rest,
+    }
+
+
+def _claims(document: dict[str, Any], optimizer: bool) -> tuple[list[_Claim], dict[str, str]]:
+    """Tensors to read, and optimizer tensors that must exist but are left unread."""
+    claims: list[_Claim] = []
+    skipped: dict[str, str] = {}
+    problems: list[Problem] = []
+    network = document.get("network")
+    for index, layer in enumerate(network if isinstance(network, list) else []):
+        tag = layer.get("type") if isinstance(layer, dict) else None
+        kind = LAYER_KINDS.get(tag) if isinstance(tag, str) else None
+        if kind is None or not isinstance(layer, dict):
+            continue  # the validator names what is wrong with the layer
+        for field in kind.SHAPES:
+            claims.append(
+                _Claim(tensor_name(index, field), layer, field, f"network[{index}].{field}")
+            )
+        for field in kind.OPTIMIZERS:
+            state = layer.get(field)
+            if not isinstance(state, dict):
+                continue
+            for moment in _MOMENTS:
+                name = tensor_name(index, field, moment)
+                if optimizer:
+                    claims.append(_Claim(name, state, moment, f"network[{index}].{field}.{moment}"))
+                else:
+                    skipped[name] = f"network[{index}].{field}.{moment}"
+            if not optimizer:
+                layer[field] = None
+    for claim in claims:
+        if claim.key in claim.container:
+            problems.append(
+                Problem(
+                    claim.path,
+                    f"expected the array only as tensor `{claim.name}`, "
+                    "found it in __metadata__ too",
+                )
+            )
+    _raise(problems)
+    return claims, skipped
+
+
+def _check_names(claims: list[_Claim], skipped: dict[str, str], names: set[str]) -> None:
+    wanted = {claim.name: claim.path for claim in claims} | skipped
+    problems = [
+        Problem(where, f"tensor `{name}` not found in the file")
+        for name, where in wanted.items()
+        if name not in names
+    ]
+    expected = set(wanted)
+    problems += [
+        Problem(
+            "", f"unexpected tensor `{name}`: the checkpoint in __metadata__ has no place for it"
+        )
+        for name in sorted(names - expected)
+    ]
+    _raise(problems)
+
+
+def _raise(problems: list[Problem]) -> None:
+    if problems:
+        raise CheckpointError(problems[0].message, path=problems[0].path, problems=problems)

@@ -1,0 +1,72 @@
+"""Gzip-compressed JSON (``.json.gz``), inflated under a size limit.
+
+A small file can inflate to any size (a "gzip bomb"); the reader inflates in chunks
+and stops as soon as the output passes the limit, so memory never holds more than
+the limit plus one chunk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+from rustgpt_format.errors import CheckpointError
+
+GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_INFLATE_LIMIT = 2**30
+"""1 GiB: some 60 times the JSON of RustGPT's default-size model with its optimizer."""
+
+_CHUNK = 1 << 20
+
+
+def is_gzip(data: bytes) -> bool:
+    """Whether ``data`` starts like a gzip stream."""
+    return data[:2] == GZIP_MAGIC
+
+
+def compress(data: bytes) -> bytes:
+    """Gzip ``data`` deterministically (no file name, time stamp 0): same input, same bytes.
+
+    >>> inflate(compress(b"{}"))
+    b'{}'
+    """
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def inflate(data: bytes, *, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
+    """The bytes a gzip stream (one member or several) inflates to, at most ``limit``.
+
+    >>> try:
+    ...     inflate(compress(b"x" * 100), limit=10)
+    ... except CheckpointError as error:
+    ...     print(error.message[:51])
+    the gzip data inflates beyond the limit of 10 bytes
+    """
+    out = bytearray()
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        pending = rest
+        try:
+            while not inflater.eof:
+                chunk = inflater.decompress(pending, _CHUNK)
+                out += chunk
+                if len(out) > limit:
+                    raise CheckpointError(
+                        f"the gzip data inflates beyond the limit of {limit} bytes "
+                        f"(compressed size {len(data)} bytes); raise the limit "
+                        "(inflate_limit) if the file is trusted"
+                    )
+                pending = inflater.unconsumed_tail
+                if not pending and not chunk:
+                    break  # input used up before the end of the stream
+        except zlib.error as error:
+            raise CheckpointError(f"expected gzip data, found a damaged stream: {error}") from None
+        if not inflater.eof:
+            raise CheckpointError("expected gzip data, found a truncated stream")
+        rest = inflater.unused_data
+        if rest and not is_gzip(rest):
+            raise CheckpointError(
+                f"expected gzip data, found {len(rest)} bytes of garbage after the stream"
+            )
+    return bytes(out)

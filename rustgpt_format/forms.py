@@ -1,0 +1,124 @@
+"""The forms a checkpoint file can take, and how to tell them apart.
+
+| form          | written for a path ending | told by content                    |
+|---------------|---------------------------|------------------------------------|
+| ``json``      | anything else (``.json``) | JSON text                          |
+| ``json.gz``   | ``.gz`` (``.json.gz``)    | the gzip magic bytes               |
+| ``safetensors``| ``.safetensors``         | a safetensors header               |
+
+Orthogonal to the form is the dialect of the JSON inside: format 1.0
+(``rustgpt-checkpoint``) or RustGPT's own (``rustgpt``, version 0, migrated on
+reading). Saving picks the form by the path's extension; loading by the content.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rustgpt_format.binary import encode_binary, is_safetensors, read_binary
+from rustgpt_format.checkpoint import Checkpoint
+from rustgpt_format.codec import encode, parse
+from rustgpt_format.compression import DEFAULT_INFLATE_LIMIT, compress, inflate, is_gzip
+from rustgpt_format.dialect import to_rustgpt
+from rustgpt_format.errors import CheckpointError
+from rustgpt_format.migrations import Migration, migrated_checkpoint
+
+Form = Literal["json", "json.gz", "safetensors"]
+Dialect = Literal["rustgpt-checkpoint", "rustgpt"]
+FORMS: tuple[Form, ...] = ("json", "json.gz", "safetensors")
+DIALECTS: tuple[Dialect, ...] = ("rustgpt-checkpoint", "rustgpt")
+
+
+def form_for_path(path: str | Path) -> Form:
+    """The form :func:`save` writes for ``path``.
+
+    >>> form_for_path("a.safetensors"), form_for_path("a.json.gz"), form_for_path("a.json")
+    ('safetensors', 'json.gz', 'json')
+    """
+    name = Path(path).name.lower()
+    if name.endswith(".safetensors"):
+        return "safetensors"
+    if name.endswith(".gz"):
+        return "json.gz"
+    return "json"
+
+
+def encode_form(
+    checkpoint: Checkpoint,
+    form: Form,
+    *,
+    indent: int | None = None,
+    dialect: Dialect = "rustgpt-checkpoint",
+) -> bytes:
+    """The bytes of ``checkpoint`` in ``form`` (and, for JSON forms, ``dialect``)."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect: expected one of {', '.join(DIALECTS)}, found {dialect!r}")
+    if form == "safetensors":
+        if dialect != "rustgpt-checkpoint":
+            raise ValueError("dialect: RustGPT's own form is JSON; save it as .json or .json.gz")
+        if indent is not None:
+            raise ValueError("indent: the safetensors form is binary; indent applies to JSON")
+        return encode_binary(checkpoint)
+    text = (
+        to_rustgpt(checkpoint, indent=indent)
+        if dialect == "rustgpt"
+        else encode(checkpoint, indent=indent)
+    )
+    return compress(text) if form == "json.gz" else text
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A checkpoint and what its file was: form, dialect, version on disk, size."""
+
+    checkpoint: Checkpoint
+    form: Form
+    dialect: Dialect
+    version: str
+    pretty: bool
+    size: int
+    migrations: tuple[Migration, ...] = field(default=())
+
+
+def read(
+    path: str | Path,
+    *,
+    optimizer: bool = True,
+    inflate_limit: int = DEFAULT_INFLATE_LIMIT,
+) -> Loaded:
+    """Read a checkpoint file of any form and dialect, telling the form by content."""
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            head = stream.read(16)
+            if is_safetensors(head, size):
+                checkpoint, version = read_binary(path, optimizer=optimizer)
+                return Loaded(checkpoint, "safetensors", "rustgpt-checkpoint", version, False, size)
+            data = head + stream.read()
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
+    form: Form = "json"
+    if is_gzip(data):
+        form, data = "json.gz", inflate(data, limit=inflate_limit)
+    checkpoint, done = migrated_checkpoint(parse(data), origin=str(path))
+    if not optimizer:
+        drop_optimizers(checkpoint)
+    dialect: Dialect = "rustgpt" if done.source == "0" else "rustgpt-checkpoint"
+    return Loaded(checkpoint, form, dialect, done.source, _pretty(data), size, done.steps)
+
+
+def drop_optimizers(checkpoint: Checkpoint) -> Checkpoint:
+    """Make ``checkpoint`` inference-only (every optimizer ``None``), in place."""
+    for layer in checkpoint.network:
+        for name in layer.OPTIMIZERS:
+            setattr(layer, name, None)
+    return checkpoint
+
+
+def _pretty(data: bytes) -> bool:
+    """Whether JSON text is indented: a line break right after the opening brace."""
+    return data.lstrip()[1:].lstrip(b" \t")[:1] in (b"\n", b"\r")
