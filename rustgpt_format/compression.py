@@ -11,9 +11,10 @@ import gzip
 import zlib
 
 from rustgpt_format.errors import CheckpointError
+from rustgpt_format.limits import DEFAULT_LIMITS
 
 GZIP_MAGIC = b"\x1f\x8b"
-DEFAULT_INFLATE_LIMIT = 2**30
+DEFAULT_INFLATE_LIMIT = DEFAULT_LIMITS.max_file_bytes
 """1 GiB: some 60 times the JSON of RustGPT's default-size model with its optimizer."""
 
 _CHUNK = 1 << 20
@@ -39,8 +40,8 @@ def inflate(data: bytes, *, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
     >>> try:
     ...     inflate(compress(b"x" * 100), limit=10)
     ... except CheckpointError as error:
-    ...     print(error.message[:51])
-    the gzip data inflates beyond the limit of 10 bytes
+    ...     print(error.message[:57])
+    expected gzip data inflating to at most 10 bytes (Limits.
     """
     out = bytearray()
     rest = data
@@ -53,9 +54,9 @@ def inflate(data: bytes, *, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
                 out += chunk
                 if len(out) > limit:
                     raise CheckpointError(
-                        f"the gzip data inflates beyond the limit of {limit} bytes "
-                        f"(compressed size {len(data)} bytes); raise the limit "
-                        "(inflate_limit) if the file is trusted"
+                        f"expected gzip data inflating to at most {limit} bytes "
+                        f"(Limits.max_file_bytes), found more from {len(data)} compressed "
+                        "bytes; to read it anyway, pass limits=Limits(...) with a higher bound"
                     )
                 pending = inflater.unconsumed_tail
                 if not pending and not chunk:

@@ -8,21 +8,22 @@ import tempfile
 from pathlib import Path
 
 from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.compression import DEFAULT_INFLATE_LIMIT
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.forms import Dialect, encode_form, form_for_path, read
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 
 
 def load(
     path: str | Path,
     *,
     optimizer: bool = True,
-    inflate_limit: int = DEFAULT_INFLATE_LIMIT,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Checkpoint:
     """Read the checkpoint at ``path``, whatever its form (told by content).
 
-    JSON, gzipped JSON (inflated up to ``inflate_limit`` bytes) and safetensors are
-    read; RustGPT's own JSON (version 0) is migrated, with a FormatWarning. With
+    JSON, gzipped JSON and safetensors are read, within ``limits`` (a gzip file
+    inflates to at most ``limits.max_file_bytes``); RustGPT's own JSON (version 0) is
+    migrated, with a FormatWarning. With
     ``optimizer=False`` the optimizer states are left out (a safetensors file does
     not even read their bytes): an inference-only checkpoint.
 
@@ -33,7 +34,7 @@ def load(
     >>> load(target).vocab.words[-1]
     '</s>'
     """
-    return read(path, optimizer=optimizer, inflate_limit=inflate_limit).checkpoint
+    return read(path, optimizer=optimizer, limits=limits).checkpoint
 
 
 def save(

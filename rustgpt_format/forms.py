@@ -21,9 +21,10 @@ from typing import Literal
 from rustgpt_format.binary import encode_binary, is_safetensors, read_binary
 from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.codec import encode, parse
-from rustgpt_format.compression import DEFAULT_INFLATE_LIMIT, compress, inflate, is_gzip
+from rustgpt_format.compression import compress, inflate, is_gzip
 from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.errors import CheckpointError
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.migrations import Migration, migrated_checkpoint
 
 Form = Literal["json", "json.gz", "safetensors"]
@@ -87,9 +88,12 @@ def read(
     path: str | Path,
     *,
     optimizer: bool = True,
-    inflate_limit: int = DEFAULT_INFLATE_LIMIT,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Loaded:
-    """Read a checkpoint file of any form and dialect, telling the form by content."""
+    """Read a checkpoint file of any form and dialect, telling the form by content.
+
+    ``limits.max_file_bytes`` bounds the file and, for gzip, what it inflates to.
+    """
     path = Path(path)
     try:
         with path.open("rb") as stream:
@@ -98,13 +102,18 @@ def read(
             if is_safetensors(head, size):
                 checkpoint, version = read_binary(path, optimizer=optimizer)
                 return Loaded(checkpoint, "safetensors", "rustgpt-checkpoint", version, False, size)
+            if size > limits.max_file_bytes:
+                raise CheckpointError(
+                    f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
+                    f"found {size}; to read it anyway, pass limits=Limits(...) with a higher bound"
+                )
             data = head + stream.read()
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
     form: Form = "json"
     if is_gzip(data):
-        form, data = "json.gz", inflate(data, limit=inflate_limit)
-    checkpoint, done = migrated_checkpoint(parse(data), origin=str(path))
+        form, data = "json.gz", inflate(data, limit=limits.max_file_bytes)
+    checkpoint, done = migrated_checkpoint(parse(data, limits=limits), origin=str(path))
     if not optimizer:
         drop_optimizers(checkpoint)
     dialect: Dialect = "rustgpt" if done.source == "0" else "rustgpt-checkpoint"
