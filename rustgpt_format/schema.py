@@ -44,7 +44,12 @@ def _exported() -> dict[str, Any]:
 
 
 def _share_arrays(node: Any) -> Any:
-    """Refer to the one array schema in $defs; keep docstrings' first paragraph only."""
+    """Refer to the one array schema in $defs; keep docstrings' first paragraph only.
+
+    Pydantic's ``discriminator`` keyword (OpenAPI's, not JSON Schema's) is left out:
+    strict 2020-12 validators such as Ajv refuse unknown keywords, and the ``oneOf``
+    of layers, each with a ``const`` type, already says everything it does.
+    """
     if node == ARRAY2_JSON_SCHEMA:
         return {"$ref": "#/$defs/Array2"}
     if isinstance(node, dict):
@@ -53,6 +58,7 @@ def _share_arrays(node: Any) -> Any:
             if key == "description" and isinstance(value, str)
             else _share_arrays(value)
             for key, value in node.items()
+            if not (key == "discriminator" and isinstance(value, dict) and "propertyName" in value)
         }
     if isinstance(node, list):
         return [_share_arrays(item) for item in node]
