@@ -1,0 +1,53 @@
+import math
+
+import numpy as np
+import pytest
+
+from rustgpt_format.examples import random_checkpoint
+from rustgpt_model.layers import attention
+from tests.rustgpt_model.reference import RELATIVE_TOLERANCE, float64_layer, layer_gradient_errors
+
+
+def reference_forward(
+    w_q: np.ndarray, w_k: np.ndarray, w_v: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """Position by position: out_i = Σ_{j≤i} softmax_j(q_i·k_j / √d) v_j + x_i, in float64."""
+    x = x.astype(np.float64)
+    q, k, v = x @ w_q.astype(np.float64), x @ w_k.astype(np.float64), x @ w_v.astype(np.float64)
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        scores = [float(q[i] @ k[j]) / math.sqrt(x.shape[1]) for j in range(i + 1)]
+        top = max(scores)
+        weights = [math.exp(s - top) for s in scores]
+        total = sum(weights)
+        out[i] = sum(w / total * v[j] for j, w in enumerate(weights)) + x[i]
+    return out
+
+
+@pytest.mark.parametrize("length", [1, 2, 7])
+def test_forward_matches_the_formula(length: int) -> None:
+    layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
+    x = np.random.default_rng(length).standard_normal((length, 8), dtype=np.float32)
+    y, _ = attention.forward(layer, x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(
+        y, reference_forward(layer.w_q, layer.w_k, layer.w_v, x), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_a_position_does_not_see_later_positions() -> None:
+    layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
+    x = np.random.default_rng(0).standard_normal((5, 8), dtype=np.float32)
+    changed = x.copy()
+    changed[3:] += 1  # only positions 3 and 4 change
+    np.testing.assert_array_equal(
+        attention.forward(layer, x)[0][:3], attention.forward(layer, changed)[0][:3]
+    )
+
+
+@pytest.mark.parametrize("length", [1, 3, 6])
+def test_backward_is_the_true_gradient(length: int) -> None:
+    rng = np.random.default_rng(10 + length)
+    layer = float64_layer("SelfAttention", rng)
+    errors = layer_gradient_errors(attention, layer, rng.standard_normal((length, 5)), rng)
+    assert max(errors.values()) <= RELATIVE_TOLERANCE, errors

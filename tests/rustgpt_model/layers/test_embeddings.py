@@ -1,0 +1,38 @@
+import numpy as np
+
+from rustgpt_format.examples import random_checkpoint
+from rustgpt_model.layers import embeddings
+from rustgpt_model.network import gradient_like
+from tests.rustgpt_model.reference import (
+    RELATIVE_TOLERANCE,
+    float64_layer,
+    numeric_gradient,
+    relative_error,
+)
+
+
+def test_forward_adds_token_and_position_rows() -> None:
+    layer = random_checkpoint(vocab_size=6, embedding_dim=4, hidden_dim=4, max_seq_len=5).network[0]
+    ids = np.array([3, 0, 3])
+    y = embeddings.forward(layer, ids)
+    for i, token in enumerate(ids):
+        np.testing.assert_array_equal(
+            y[i], layer.token_embeddings[token] + layer.positional_embeddings[i]
+        )
+
+
+def test_backward_is_the_true_gradient_with_a_repeated_token() -> None:
+    rng = np.random.default_rng(7)
+    layer = float64_layer("Embeddings", rng)
+    ids = np.array([2, 5, 2, 0])  # token 2 twice: its row gathers both gradients
+    projection = rng.standard_normal((4, 5))
+
+    def loss() -> float:
+        return float(np.sum(embeddings.forward(layer, ids) * projection))
+
+    grad = gradient_like(layer)
+    grad.token_embeddings += 1  # stale values must be overwritten, not accumulated
+    embeddings.backward(layer, ids, projection, grad)
+    for name in ("token_embeddings", "positional_embeddings"):
+        error = relative_error(getattr(grad, name), numeric_gradient(loss, getattr(layer, name)))
+        assert error <= RELATIVE_TOLERANCE, (name, error)

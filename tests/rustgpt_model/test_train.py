@@ -1,0 +1,176 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from rustgpt_format import Checkpoint, OutputProjection
+from rustgpt_model import LLM, Phase, TrainingError, TrainingWarning, build_vocab
+from rustgpt_model.train import Trainer, corpus_sha256
+
+SENTENCES = [
+    "The cat sat on the mat </s>",
+    "Dogs bark at the moon </s>",
+    "Rain makes the grass green </s>",
+    "Snow falls in winter </s>",
+    "Birds sing in the morning </s>",
+]
+DIALOGUES = [
+    "User: Who sat? Assistant: The cat sat </s>",
+    "User: Who barks? Assistant: Dogs bark </s>",
+]
+VOCAB = build_vocab(SENTENCES + DIALOGUES)
+
+
+def tiny(seed: int = 0) -> LLM:
+    return LLM.new(VOCAB, embedding_dim=16, hidden_dim=32, max_seq_len=12, num_blocks=2, seed=seed)
+
+
+def schedule(pretraining: int = 3, tuning: int = 3) -> list[Phase]:
+    return [
+        Phase("pretraining", SENTENCES, pretraining, 0.005),
+        Phase("instruction_tuning", DIALOGUES, tuning, 0.002),
+    ]
+
+
+def test_a_tiny_model_learns_five_sentences() -> None:
+    llm = tiny()
+    losses = llm.train(SENTENCES, epochs=40, lr=0.01)
+    assert len(losses) == 40
+    assert losses[-1] < 0.05 < 1.5 < losses[0]
+    for sentence in SENTENCES:
+        first, *rest = sentence.split()
+        assert llm.predict(first) == " ".join(rest[:-1])  # the continuation, without </s>
+
+
+def test_same_seed_same_bytes() -> None:
+    assert tiny(seed=3).checkpoint.to_json() == tiny(seed=3).checkpoint.to_json()
+    assert tiny(seed=3).checkpoint.to_json() != tiny(seed=4).checkpoint.to_json()
+    first, second = tiny(), tiny()
+    first.fit(schedule())
+    second.fit(schedule())
+    assert first.checkpoint.to_json() == second.checkpoint.to_json()
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        1,  # within pre-training
+        3,  # exactly at the boundary
+        4,  # within instruction tuning, after the switch
+    ],
+)
+def test_resumption_is_exact(stop: int) -> None:
+    whole = tiny()
+    whole.fit(schedule())
+    part = tiny()
+    part.fit(schedule(), max_epochs=stop)
+    saved = part.checkpoint.to_json()
+    assert Checkpoint.from_json(saved).training.epochs_completed == stop
+    resumed = LLM.from_checkpoint(Checkpoint.from_json(saved))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a complete checkpoint resumes without a warning
+        resumed.fit(schedule())
+    assert resumed.checkpoint.to_json() == whole.checkpoint.to_json()
+
+
+def test_the_training_block_records_the_schedule() -> None:
+    llm = tiny(seed=9)
+    llm.fit(schedule(2, 1))
+    state = llm.checkpoint.training
+    assert [(p.name, p.epochs, p.learning_rate, p.corpus_sha256) for p in state.schedule] == [
+        ("pretraining", 2, 0.005, corpus_sha256(SENTENCES)),
+        ("instruction_tuning", 1, 0.002, corpus_sha256(DIALOGUES)),
+    ]
+    assert (state.epochs_completed, state.steps_completed, state.seed) == (3, 5 + 5 + 2, 9)
+    assert len(state.loss_history) == 3
+
+
+def test_train_appends_a_phase_after_a_finished_schedule() -> None:
+    llm = tiny()
+    llm.fit(schedule(1, 1))
+    losses = llm.train(DIALOGUES, epochs=2, lr=0.001, name="extra")
+    assert llm.checkpoint.training.loss_history[-2:] == losses
+    assert [p.name for p in llm.checkpoint.training.schedule] == [
+        "pretraining",
+        "instruction_tuning",
+        "extra",
+    ]
+
+
+def without_optimizers(ckpt: Checkpoint) -> Checkpoint:
+    for layer in ckpt.network:
+        for name in layer.OPTIMIZERS:
+            setattr(layer, name, None)
+    return Checkpoint.from_json(ckpt.to_json())
+
+
+def test_resuming_an_inference_only_checkpoint_warns_and_starts_adam_afresh() -> None:
+    llm = tiny()
+    llm.fit(schedule(), max_epochs=2)
+    resumed = LLM.from_checkpoint(without_optimizers(llm.checkpoint))
+    with pytest.warns(TrainingWarning) as caught:
+        resumed.fit(schedule())
+    assert [str(w.message) for w in caught] == [
+        "the checkpoint has no optimizer state for 25 of 25 parameters (inference only, e.g. "
+        "network[0].token_optimizer): Adam starts afresh for them"
+    ]
+    assert (
+        resumed.checkpoint.network[1].optimizer_w_q.timestep == 1 * 5 + 3 * 2
+    )  # fresh from epoch 3: 5 steps, then 3 x 2
+
+
+# (change to the schedule, error), each against a checkpoint trained 2 epochs of schedule()
+MISMATCHES = [
+    (
+        [Phase("pretraining", SENTENCES[:4], 3, 0.005)],
+        "training.schedule[0].corpus_sha256: the checkpoint has "
+        f"'{corpus_sha256(SENTENCES)}', found '{corpus_sha256(SENTENCES[:4])}' "
+        "(train on the corpus the checkpoint was trained on)",
+    ),
+    (
+        [Phase("pretraining", SENTENCES, 3, 0.01)],
+        "training.schedule[0].learning_rate: the checkpoint has 0.005, found 0.01",
+    ),
+    (
+        [Phase("pretraining", SENTENCES, 3, 0.005)],
+        "training.schedule: the checkpoint has 2 phases, found 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("phases", "message"), MISMATCHES)
+def test_a_schedule_that_does_not_continue_the_checkpoint_is_refused(
+    phases: list[Phase], message: str
+) -> None:
+    llm = tiny()
+    llm.fit(schedule(), max_epochs=2)
+    with pytest.raises(TrainingError) as caught:
+        llm.fit(phases)
+    assert str(caught.value) == message
+
+
+def test_train_refuses_an_unfinished_schedule() -> None:
+    llm = tiny()
+    llm.fit(schedule(), max_epochs=2)
+    with pytest.raises(TrainingError) as caught:
+        llm.train(SENTENCES, epochs=1)
+    assert str(caught.value) == (
+        "training: the checkpoint's schedule has 4 epochs left; finish it with fit(phases) first"
+    )
+
+
+def test_b_out_moves_by_plain_gradient_descent_with_the_summed_gradient() -> None:
+    llm = tiny()
+    trainer = Trainer(llm.checkpoint)
+    output = llm.checkpoint.network[-1]
+    assert isinstance(output, OutputProjection)
+    ids = np.array(llm.tokenize(SENTENCES[0]))
+    logits = llm.logits(ids[:-1]).astype(np.float64)
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    expected_loss = -np.log(probabilities[np.arange(len(ids) - 1), ids[1:]]).mean()
+    probabilities[np.arange(len(ids) - 1), ids[1:]] -= 1
+    expected = output.b_out - 0.01 * (probabilities / (len(ids) - 1)).sum(axis=0)  # sum, not mean
+    loss = trainer.step(ids, 0.01)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    np.testing.assert_allclose(output.b_out, expected, rtol=1e-5, atol=1e-9)
