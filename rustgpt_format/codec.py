@@ -30,7 +30,6 @@ from rustgpt_format.limits import DEFAULT_LIMITS, FORMAT_DEPTH, Limits
 _DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 _NUMBER_BYTES = b"0123456789.eE+-, \t\r\n"
 _BOM = b"\xef\xbb\xbf"
-_INTEGER_MINUS_ZERO = re.compile(rb"(?<=[\[,\s])-0(?=[,\]\s])")
 
 
 def parse(
@@ -63,13 +62,6 @@ def parse(
         span = raw[start : close + 1]
         if span.translate(None, _NUMBER_BYTES) != b"[]":
             continue
-        elements += span.count(b",") + 1
-        if elements > limits.max_elements:
-            raise CheckpointError(
-                f"expected at most {limits.max_elements} numbers in all arrays "
-                f"(Limits.max_elements), found more by this array{_RAISE}",
-                path=path_at(raw, offset=start),
-            )
         try:
             values = _numbers(span)
         except (orjson.JSONDecodeError, FieldError) as error:
@@ -83,6 +75,15 @@ def parse(
             raise CheckpointError(
                 f"expected numbers, found invalid JSON: {error}", path=where
             ) from None
+        # Counted once decoded: decoding a span allocates at most twice its bytes,
+        # and the span is already in memory, bounded by Limits.max_file_bytes.
+        elements += values.size
+        if elements > limits.max_elements:
+            raise CheckpointError(
+                f"expected at most {limits.max_elements} numbers in all arrays "
+                f"(Limits.max_elements), found more by this array{_RAISE}",
+                path=path_at(raw, offset=start),
+            )
         name = f"{marker}{len(arrays)}"
         arrays[name] = values
         pieces += [raw[done:start], b'"', name.encode(), b'"']
@@ -145,9 +146,8 @@ def _outside_too_big(size: int, limits: Limits) -> CheckpointError:
 def _numbers(span: bytes) -> np.ndarray:
     """A numeric JSON array as float32, decoded a chunk at a time when it is large."""
     if len(span) <= _CHUNK:
-        values = floats_from_numbers(orjson.loads(span))
-        if b"-0" in span:
-            _negative_zeros(span, values)
+        values = floats_from_numbers(orjson.loads(span), only_numbers=True)
+        _negative_zeros(span, values)
         return values
     values = np.empty(span.count(b",") + 1, dtype=np.float32)
     filled, position, end = 0, 1, len(span) - 1
@@ -155,13 +155,12 @@ def _numbers(span: bytes) -> np.ndarray:
         cut = span.find(b",", position + _CHUNK, end) if position + _CHUNK < end else -1
         chunk = b"[" + span[position : end if cut < 0 else cut] + b"]"
         try:
-            part = floats_from_numbers(orjson.loads(chunk))
+            part = floats_from_numbers(orjson.loads(chunk), only_numbers=True)
         except FieldError as error:
             raise FieldError(error.message, filled + int(error.parts[0])) from None
         if not part.size:
             raise FieldError("expected a number, found none between two commas", filled)
-        if b"-0" in chunk:
-            _negative_zeros(chunk, part)
+        _negative_zeros(chunk, part)
         values[filled : filled + part.size] = part
         filled += part.size
         if cut < 0:
@@ -217,10 +216,22 @@ def _first_constant(node: Any, parts: tuple[PathPart, ...] = ()) -> CheckpointEr
 
 
 def _negative_zeros(span: bytes, values: np.ndarray) -> None:
-    """Give integer ``-0`` (which JSON parsers read as int 0) its sign back."""
-    for match in _INTEGER_MINUS_ZERO.finditer(span):
-        index = span.count(b",", 0, match.start())
-        values[index] = np.float32(-0.0)
+    """Give an integer ``-0`` (which JSON parsers read as int 0) its sign back.
+
+    Only zeros whose text holds a minus sign are looked at, found with array
+    operations, so a span without such zeros costs one comparison per element.
+    """
+    zeros = np.flatnonzero(values == 0)
+    if not zeros.size or b"-" not in span:
+        return
+    text = np.frombuffer(span, dtype=np.uint8)
+    commas = np.flatnonzero(text == ord(","))
+    minus_elements = np.searchsorted(commas, np.flatnonzero(text == ord("-")))
+    for index in np.intersect1d(zeros, minus_elements):
+        begin = 1 if index == 0 else int(commas[index - 1]) + 1
+        end = len(span) - 1 if index == len(commas) else int(commas[index])
+        if span[begin:end].strip().startswith(b"-"):  # not the exponent of 0e-5
+            values[index] = np.float32(-0.0)
 
 
 def _escaped(raw: bytes, quote: int) -> bool:

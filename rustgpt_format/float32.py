@@ -57,9 +57,13 @@ def _is_count(value: object) -> bool:
 # --- reading ------------------------------------------------------------------------
 
 
-def floats_from_numbers(numbers: list[Any]) -> np.ndarray:
-    """Convert decoded JSON numbers to a 1-D float32 array, or raise naming the element."""
-    if not set(map(type, numbers)) <= {float, int}:
+def floats_from_numbers(numbers: list[Any], *, only_numbers: bool = False) -> np.ndarray:
+    """Convert decoded JSON numbers to a 1-D float32 array, or raise naming the element.
+
+    ``only_numbers`` says the caller already knows every item is an int or a float
+    (the fast reader saw only number characters in the text), which skips that check.
+    """
+    if not only_numbers and not set(map(type, numbers)) <= {float, int}:
         for index, value in enumerate(numbers):
             if type(value) not in (float, int):
                 raise FieldError(f"expected a number, found {describe(value)}", index)

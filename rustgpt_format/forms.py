@@ -107,7 +107,8 @@ def read(
                     f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
                     f"found {size}; to read it anyway, pass limits=Limits(...) with a higher bound"
                 )
-            data = head + stream.read()
+            stream.seek(0)
+            data = stream.read()  # one buffer: no second copy of the file
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
     form: Form = "json"

@@ -101,6 +101,9 @@ def test_the_double_rounding_pair_is_written_long_and_read_from_its_short_text()
         (b"1E20", 0x60AD78EC),
         (b"3", 0x40400000),
         (b"-0", 0x80000000),
+        (b"-0.0", 0x80000000),
+        (b"0e-5", 0x00000000),  # a minus in the exponent is not a sign
+        (b"-0e3", 0x80000000),
         (b"0.10000000149011612", 0x3DCCCCCD),
     ],
 )
