@@ -41,7 +41,7 @@ def parse(
     """
     if isinstance(data, str) and len(data) > limits.max_file_bytes:
         raise _too_big(len(data), limits)  # characters: at least as many bytes
-    raw = data.encode() if isinstance(data, str) else bytes(data)
+    raw = _as_bytes(data)
     if len(raw) > limits.max_file_bytes:
         raise _too_big(len(raw), limits)
     if not raw.strip():
@@ -141,6 +141,21 @@ def _outside_too_big(size: int, limits: Limits) -> CheckpointError:
         f"expected at most {limits.max_header_bytes} bytes of JSON outside the numeric data "
         f"arrays (Limits.max_header_bytes), found {size}{_RAISE}"
     )
+
+
+def _as_bytes(data: object) -> bytes:
+    """The bytes of JSON text given as bytes-like or str, refusing anything else."""
+    if isinstance(data, str):
+        try:
+            return data.encode()
+        except UnicodeEncodeError as error:
+            raise CheckpointError(
+                f"expected text that UTF-8 can encode, found a lone surrogate at "
+                f"character {error.start}"
+            ) from None
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise CheckpointError(f"expected JSON text as bytes or str, found {type(data).__name__}")
 
 
 def _numbers(span: bytes) -> np.ndarray:

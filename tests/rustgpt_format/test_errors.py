@@ -312,3 +312,17 @@ def test_arrays_from_python_must_be_arrays(value: object, message: str) -> None:
     with pytest.raises(rf.CheckpointError) as caught:
         rf.LayerNorm(epsilon=1e-5, gamma=value, beta=value)
     assert (caught.value.path, caught.value.message) == ("gamma", message)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ('{"a": "\ud800"}', "expected text that UTF-8 can encode, found a lone surrogate at character 7"),
+        (12, "expected JSON text as bytes or str, found int"),
+        (None, "expected JSON text as bytes or str, found NoneType"),
+    ],
+)
+def test_from_json_takes_text_only(data: object, message: str) -> None:
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.Checkpoint.from_json(data)  # type: ignore[arg-type]
+    assert (caught.value.path, caught.value.message) == ("", message)
