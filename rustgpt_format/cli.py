@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import TextIO
 
-from rustgpt_format.commands import schema, validate
+from rustgpt_format.commands import convert, diff, inspect, migrate, schema, validate
 from rustgpt_format.versions import FORMAT_VERSION
 
-COMMANDS = (validate, schema)
+COMMANDS = (validate, schema, inspect, convert, diff, migrate)
 """Each command module has ``NAME``, ``HELP``, ``configure(parser)`` and ``execute``."""
 
 

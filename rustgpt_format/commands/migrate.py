@@ -1,0 +1,53 @@
+"""``rustgpt-format migrate IN OUT``: an older checkpoint upgraded to the current version."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from rustgpt_format.commands.report import read_reporting, reporting
+from rustgpt_format.files import save
+from rustgpt_format.forms import form_for_path
+from rustgpt_format.versions import FORMAT_VERSION
+
+NAME = "migrate"
+HELP = (
+    f"upgrade a checkpoint of an older version (such as RustGPT's own JSON, version 0) "
+    f"to format {FORMAT_VERSION}, step by step; OUT's form follows its extension"
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", type=Path, metavar="IN", help="a checkpoint of any version")
+    parser.add_argument("target", type=Path, metavar="OUT", help="where to write (atomically)")
+    parser.add_argument("--pretty", action="store_true", help="indent JSON output by 2")
+
+
+def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if args.pretty and form_for_path(args.target) == "safetensors":
+        stderr.write(
+            "rustgpt-format migrate: error: --pretty applies to JSON; "
+            "the .safetensors form is binary\n"
+        )
+        return 2
+    loaded = read_reporting(args.source, stderr, quiet_migration=True)
+    if loaded is None:
+        return 1
+    indent = 2 if args.pretty else None
+
+    def write() -> bool:
+        save(loaded.checkpoint, args.target, indent=indent)
+        return True
+
+    if reporting(args.target, stderr, write) is None:
+        return 1
+    if loaded.migrations:
+        steps = ", ".join(f"{step.source} -> {step.target}" for step in loaded.migrations)
+        stdout.write(f"{args.source}: migrated {steps}; wrote {args.target}\n")
+    else:
+        stdout.write(
+            f"{args.source}: already at version {loaded.version or FORMAT_VERSION}; "
+            f"wrote {args.target}\n"
+        )
+    return 0
