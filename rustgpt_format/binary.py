@@ -11,6 +11,8 @@ refuses files whose tensors and metadata do not match.
 
 from __future__ import annotations
 
+import math
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +22,10 @@ import orjson
 import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
-from rustgpt_format.errors import CheckpointError, Problem
+from rustgpt_format.errors import CheckpointError, Problem, join_path
 from rustgpt_format.float32 import describe
 from rustgpt_format.layers import LAYER_KINDS
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.versions import FORMAT
 
 if TYPE_CHECKING:
@@ -47,12 +50,12 @@ def is_safetensors(head: bytes, size: int) -> bool:
     """Whether a file of ``size`` bytes starting with ``head`` looks like safetensors.
 
     The file starts with the header length (8 bytes, little-endian) and the header's
-    opening brace; JSON text cannot start that way.
+    opening brace; JSON text starts that way only after 8 bytes of white space. The
+    length is a claim, checked by :func:`read_binary` against the file and the limits.
     """
     if len(head) < 9 or head[8:9] != b"{":
         return False
-    length: int = struct.unpack("<Q", head[:8])[0]
-    return 2 <= length <= size - 8
+    return bool(head[:8].strip(b" \t\r\n"))
 
 
 def encode_binary(checkpoint: Checkpoint) -> bytes:
@@ -99,7 +102,9 @@ class _Claim:
     path: str
 
 
-def load_binary(path: str | Path, *, optimizer: bool = True) -> Checkpoint:
+def load_binary(
+    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
+) -> Checkpoint:
     """Read a ``.safetensors`` checkpoint; with ``optimizer=False`` only the weights.
 
     Tensors are read one by one through ``safe_open`` (memory-mapped): a weights-only
@@ -113,23 +118,34 @@ def load_binary(path: str | Path, *, optimizer: bool = True) -> Checkpoint:
     >>> load_binary(target, optimizer=False).network[1].optimizer_w_q is None
     True
     """
-    return read_binary(path, optimizer=optimizer)[0]
+    return read_binary(path, optimizer=optimizer, limits=limits)[0]
 
 
-def read_binary(path: str | Path, *, optimizer: bool = True) -> tuple[Checkpoint, str]:
+def read_binary(
+    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Checkpoint, str]:
     """:func:`load_binary`, and the format version the file states."""
     from rustgpt_format.checkpoint import Checkpoint
 
     try:
+        _check_claims(path, limits)
         with safe_open(str(path), framework="np") as handle:
-            document = _document(handle.metadata())
+            document = _document(handle.metadata(), limits)
             names = set(handle.keys())
             claims, skipped = _claims(document, optimizer)
             _check_names(claims, skipped, names)
             problems = []
+            elements = 0
             for claim in claims:
                 found = handle.get_slice(claim.name)
                 dtype, shape = found.get_dtype(), found.get_shape()
+                elements += math.prod(shape)
+                if elements > limits.max_elements:
+                    raise CheckpointError(
+                        f"tensor `{claim.name}`: expected at most {limits.max_elements} numbers "
+                        f"in all tensors (Limits.max_elements), found more by this one{_RAISE}",
+                        path=claim.path,
+                    )
                 if dtype != "F32" or len(shape) != 2:
                     problems.append(
                         Problem(
@@ -151,8 +167,38 @@ def read_binary(path: str | Path, *, optimizer: bool = True) -> tuple[Checkpoint
     return Checkpoint.model_validate(document), version if isinstance(version, str) else ""
 
 
-def _document(metadata: dict[str, str] | None) -> dict[str, Any]:
-    """The document in ``__metadata__``, arrays still missing."""
+_RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
+
+
+def _check_claims(path: str | Path, limits: Limits) -> None:
+    """Check the file size and the header length it states before the library reads it."""
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        head = stream.read(8)
+    if size > limits.max_file_bytes:
+        raise CheckpointError(
+            f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
+            f"found {size}{_RAISE}"
+        )
+    if len(head) < 8:
+        raise CheckpointError(f"expected a safetensors file, found {len(head)} bytes")
+    (length,) = struct.unpack("<Q", head)
+    if length > size - 8:
+        raise CheckpointError(
+            f"expected a safetensors header within the file, found a claim of {length} "
+            f"bytes in a file of {size}"
+        )
+    if length > limits.max_header_bytes:
+        raise CheckpointError(
+            f"expected a safetensors header of at most {limits.max_header_bytes} bytes "
+            f"(Limits.max_header_bytes), found {length}{_RAISE}"
+        )
+
+
+def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]:
+    """The document in ``__metadata__``, arrays still missing, read within ``limits``."""
+    from rustgpt_format.codec import parse
+
     metadata = metadata or {}
     if metadata.get("format") != FORMAT:
         found = describe(metadata["format"]) if "format" in metadata else "no format key"
@@ -163,11 +209,10 @@ def _document(metadata: dict[str, str] | None) -> dict[str, Any]:
     if METADATA_DOCUMENT not in metadata:
         raise CheckpointError("missing required key", path=f"__metadata__.{METADATA_DOCUMENT}")
     try:
-        rest = orjson.loads(metadata[METADATA_DOCUMENT])
-    except orjson.JSONDecodeError as error:
+        rest = parse(metadata[METADATA_DOCUMENT], limits=limits)
+    except CheckpointError as error:
         raise CheckpointError(
-            f"expected JSON text, found invalid JSON: {error}",
-            path=f"__metadata__.{METADATA_DOCUMENT}",
+            error.message, path=join_path(f"__metadata__.{METADATA_DOCUMENT}", error.path)
         ) from None
     if not isinstance(rest, dict):
         raise CheckpointError(
