@@ -148,7 +148,9 @@ json_scalars = st.one_of(
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 
@@ -478,7 +480,9 @@ def test_the_oracle_catches_an_escape() -> None:
     ("mutation", "path", "message"),
     [
         (
-            lambda d: d["network"][1].update(w_q={"v": 1, "dim": [10**9, 10**9], "data": [1, 2, 3]}),
+            lambda d: d["network"][1].update(
+                w_q={"v": 1, "dim": [10**9, 10**9], "data": [1, 2, 3]}
+            ),
             "network[1].w_q.data",
             "expected 1000000000000000000 numbers (dim 1000000000x1000000000), found 3",
         ),
