@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from rustgpt_format.checkpoint import Checkpoint
@@ -57,12 +58,24 @@ def save(
     write_atomically(Path(path), data)
 
 
+TEMPORARY_SUFFIX = ".rustgpt-tmp"
+"""Temporary files are ``.<name>.<writer pid>.<random><TEMPORARY_SUFFIX>`` beside the target."""
+
+STALE_AFTER_SECONDS = 24 * 3600
+"""A temporary file untouched this long is stale even if a process has its writer's pid."""
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` in one rename, or leave it untouched."""
+    """Replace ``path`` by ``data`` in one rename, or leave it untouched.
+
+    First removes the temporary files of earlier saves to the folder whose writer
+    is gone (killed mid-save); a live writer's temporary file is left alone.
+    """
     folder = path.parent if str(path.parent) else Path(".")
+    remove_stale_temporaries(folder)
     try:
         handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".rustgpt-tmp", dir=folder
+            prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=folder
         )
     except OSError as error:
         raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
@@ -79,6 +92,49 @@ def write_atomically(path: Path, data: bytes) -> None:
             raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
         raise
     _sync_folder(folder)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files in ``folder`` left by saves that cannot finish.
+
+    A temporary file is stale when the process named in it no longer runs on this
+    machine, or (a reused pid, another machine's writer, an older name without a pid)
+    when it has not been modified for :data:`STALE_AFTER_SECONDS`. Returns what was
+    removed; errors (a file gone meanwhile, no permission) leave the file alone.
+    """
+    removed = []
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if not (entry.name.startswith(".") and entry.name.endswith(TEMPORARY_SUFFIX)):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    continue
+                old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_SECONDS
+                if old or _writer_is_gone(entry.name):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            except OSError:
+                continue
+    return removed
+
+
+def _writer_is_gone(name: str) -> bool:
+    """Whether the pid in a temporary file's name is no process of this machine."""
+    parts = name.removesuffix(TEMPORARY_SUFFIX).rsplit(".", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or os.name != "posix":
+        return False  # no pid to check (or no safe way to check it): left to age
+    pid = int(parts[1])
+    if not 0 < pid < 2**31 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, owned by someone else
+    return False
 
 
 def _sync_folder(folder: Path) -> None:
