@@ -1,12 +1,14 @@
 """The binary form (contract §10): a ``.safetensors`` file the official library opens.
 
 Each array is a float32 tensor named by its dotted path (``network.3.w_q``,
-``network.3.optimizer_w_q.m``). The rest of the document is JSON in the file's
-``__metadata__``: ``format`` and ``format_version`` as they are, and ``checkpoint``,
-the document without ``format``, ``format_version`` and arrays (optimizers keep their
-scalars; an absent optimizer is ``null``). The container itself (header, offsets,
-bounds) is the ``safetensors`` library's; this module maps checkpoints onto it and
-refuses files whose tensors and metadata do not match.
+``network.3.optimizer_w_q.m``). The rest of the document is JSON text under the one
+key ``checkpoint`` of the file's ``__metadata__``: the document as in the JSON form
+(``format`` and ``format_version`` first) without its arrays; optimizers keep their
+scalars, an absent optimizer is ``null``. One key, because the library writes
+``__metadata__`` from a hash map in no fixed order: with one key the same checkpoint
+gives the same bytes. The container itself (header, offsets, bounds) is the
+``safetensors`` library's; this module maps checkpoints onto it and refuses files
+whose tensors and metadata do not match.
 """
 
 from __future__ import annotations
@@ -81,15 +83,8 @@ def encode_binary(checkpoint: Checkpoint) -> bytes:
                 for moment in _MOMENTS:
                     tensors[tensor_name(index, field, moment)] = getattr(state, moment)
                     del wire[field][moment]
-    rest = {
-        key: value for key, value in document.items() if key not in ("format", "format_version")
-    }
-    metadata = {
-        "format": document["format"],
-        "format_version": document["format_version"],
-        METADATA_DOCUMENT: orjson.dumps(rest, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
-    }
-    return safetensors.numpy.save(tensors, metadata=metadata)
+    text = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    return safetensors.numpy.save(tensors, metadata={METADATA_DOCUMENT: text})
 
 
 @dataclass
@@ -200,14 +195,12 @@ def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]
     from rustgpt_format.codec import parse
 
     metadata = metadata or {}
-    if metadata.get("format") != FORMAT:
-        found = describe(metadata["format"]) if "format" in metadata else "no format key"
-        raise CheckpointError(
-            f"expected a RustGPT checkpoint (format {FORMAT!r}), found {found}",
-            path="__metadata__.format",
-        )
     if METADATA_DOCUMENT not in metadata:
-        raise CheckpointError("missing required key", path=f"__metadata__.{METADATA_DOCUMENT}")
+        raise CheckpointError(
+            f"expected a RustGPT checkpoint as JSON under the key {METADATA_DOCUMENT!r}, "
+            f"found {'keys ' + ', '.join(map(repr, metadata)) if metadata else 'none'}",
+            path="__metadata__",
+        )
     try:
         rest = parse(metadata[METADATA_DOCUMENT], limits=limits)
     except CheckpointError as error:
@@ -219,17 +212,13 @@ def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]
             f"expected a JSON object, found {describe(rest)}",
             path=f"__metadata__.{METADATA_DOCUMENT}",
         )
-    for key in ("format", "format_version"):
-        if key in rest:
-            raise CheckpointError(
-                f"expected {key} beside the document in __metadata__, found it inside too",
-                path=f"__metadata__.{METADATA_DOCUMENT}.{key}",
-            )
-    return {
-        "format": metadata["format"],
-        **({"format_version": metadata["format_version"]} if "format_version" in metadata else {}),
-        **rest,
-    }
+    if rest.get("format") != FORMAT:
+        found = describe(rest["format"]) if "format" in rest else "no format key"
+        raise CheckpointError(
+            f"expected a RustGPT checkpoint (format {FORMAT!r}), found {found}",
+            path=f"__metadata__.{METADATA_DOCUMENT}.format",
+        )
+    return rest
 
 
 def _claims(document: dict[str, Any], optimizer: bool) -> tuple[list[_Claim], dict[str, str]]:
