@@ -100,15 +100,15 @@ def read(
             size = os.fstat(stream.fileno()).st_size
             head = stream.read(16)
             if is_safetensors(head, size):
-                checkpoint, version = read_binary(path, optimizer=optimizer)
+                checkpoint, version = read_binary(path, optimizer=optimizer, limits=limits)
                 return Loaded(checkpoint, "safetensors", "rustgpt-checkpoint", version, False, size)
             if size > limits.max_file_bytes:
-                raise CheckpointError(
-                    f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
-                    f"found {size}; to read it anyway, pass limits=Limits(...) with a higher bound"
-                )
+                raise _too_big(size, limits)
             stream.seek(0)
-            data = stream.read()  # one buffer: no second copy of the file
+            # one buffer, no second copy; bounded for files whose size fstat cannot tell
+            data = stream.read(limits.max_file_bytes + 1)
+            if len(data) > limits.max_file_bytes:
+                raise _too_big(len(data), limits, more=True)
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
     form: Form = "json"
@@ -119,6 +119,15 @@ def read(
         drop_optimizers(checkpoint)
     dialect: Dialect = "rustgpt" if done.source == "0" else "rustgpt-checkpoint"
     return Loaded(checkpoint, form, dialect, done.source, _pretty(data), size, done.steps)
+
+
+def _too_big(size: int, limits: Limits, *, more: bool = False) -> CheckpointError:
+    """``more``: the file's size is unknown (a device, a pipe) and reading stopped at the bound."""
+    found = f"more than {limits.max_file_bytes}" if more else str(size)
+    return CheckpointError(
+        f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), found {found}; "
+        "to read it anyway, pass limits=Limits(...) with a higher bound"
+    )
 
 
 def drop_optimizers(checkpoint: Checkpoint) -> Checkpoint:
