@@ -18,6 +18,9 @@ from rustgpt_format import AdamState, Layer
 from rustgpt_model.network import gradient_like
 from rustgpt_model.ops import Array
 
+_BLOCK = 32768
+"""Elements updated together: a block of each buffer fits in L2 for all the passes."""
+
 
 @dataclass(frozen=True)
 class _Segment:
@@ -66,9 +69,8 @@ class FusedAdam:
         self.gradients: list[Layer] = [gradient_like(layer) for layer in network]
         self._segments: list[_Segment] = []
         start = 0
-        for (layer, name, state), gradient in zip(
-            pairs, _owners(network, self.gradients), strict=True
-        ):
+        owners = _owners(network, self.gradients)
+        for (layer, name, state), gradient in zip(pairs, owners, strict=True):
             shape = getattr(layer, name).shape
             stop = start + getattr(layer, name).size
             setattr(layer, name, _bind(self.parameters, start, stop, getattr(layer, name)))
@@ -77,26 +79,46 @@ class FusedAdam:
             setattr(gradient, name, self.grads[start:stop].reshape(shape))
             self._segments.append(_Segment(start, stop, state))
             start = stop
+        self._runs: list[tuple[int, int, _Hyper]] = []
 
     def step(self, lr: float) -> None:
         """One Adam step of every parameter with the gradients in :attr:`grads`.
 
+        The same as :meth:`begin` followed by :meth:`update` over the whole buffer.
+        """
+        self.begin()
+        self.update(lr, 0, self.parameters.size)
+
+    def begin(self) -> None:
+        """Start a step: every state's timestep moves on by one.
+
+        Then :meth:`update` must cover every element once, in any order (disjoint spans
+        touch disjoint memory).
+        """
+        runs: list[tuple[int, int, _Hyper]] = []
+        for segment in self._segments:
+            state = segment.state
+            state.timestep += 1
+            hyper = (state.timestep, state.beta1, state.beta2, state.epsilon)
+            if runs and runs[-1][2] == hyper and runs[-1][1] == segment.start:
+                runs[-1] = (runs[-1][0], segment.stop, hyper)
+            else:
+                runs.append((segment.start, segment.stop, hyper))
+        self._runs = runs
+
+    def update(self, lr: float, start: int, stop: int) -> None:
+        """Update the elements in ``[start, stop)`` of the flat buffers.
+
         Per element, as RustGPT: m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², then
         p ← p − lr · m̂ / (√v̂ + ε) with m̂ = m / (1−β1ᵗ), v̂ = v / (1−β2ᵗ), computed in
         the equivalent form p − (lr √(1−β2ᵗ) / (1−β1ᵗ)) · m / (√v + ε √(1−β2ᵗ)), which
-        saves two passes over the buffers (PyTorch's Adam does the same).
+        saves two passes over the buffers (PyTorch's Adam does the same). The work goes
+        in blocks that stay in cache through the dozen passes.
         """
-        groups: dict[tuple[int, float, float, float], list[_Segment]] = {}
-        for segment in self._segments:
-            state = segment.state
-            key = (state.timestep + 1, state.beta1, state.beta2, state.epsilon)
-            groups.setdefault(key, []).append(segment)
-        for (timestep, beta1, beta2, epsilon), segments in groups.items():
-            if len(groups) == 1:
-                spans = [slice(0, self.parameters.size)]
-            else:
-                spans = [slice(segment.start, segment.stop) for segment in segments]
-            for span in spans:
+        for run_start, run_stop, (timestep, beta1, beta2, epsilon) in self._runs:
+            lo, hi = max(start, run_start), min(stop, run_stop)
+            for at in range(lo, hi, _BLOCK):
+                span = slice(at, min(at + _BLOCK, hi))
                 _adam(
                     self.parameters[span],
                     self.grads[span],
@@ -110,8 +132,10 @@ class FusedAdam:
                     beta2=beta2,
                     epsilon=epsilon,
                 )
-            for segment in segments:
-                segment.state.timestep = timestep
+
+
+_Hyper = tuple[int, float, float, float]
+"""(timestep, beta1, beta2, epsilon): what one vectorised update needs to agree on."""
 
 
 def _adam(

@@ -12,6 +12,7 @@ from rustgpt_format import Checkpoint
 from rustgpt_model import network
 from rustgpt_model.generate import generate
 from rustgpt_model.loss import cross_entropy
+from rustgpt_model.threads import single_blas_thread
 from rustgpt_model.tokenizer import encode
 
 ANSWER_MARK = "Assistant:"
@@ -57,7 +58,8 @@ def perplexity(checkpoint: Checkpoint, texts: Sequence[str]) -> Perplexity:
         ids = np.array(encode(checkpoint.vocab, text)[:longest], np.intp)
         if len(ids) < 2:
             continue
-        logits, _ = network.forward(checkpoint.network, ids[:-1])  # (T, V)
+        with single_blas_thread():
+            logits, _ = network.forward(checkpoint.network, ids[:-1])  # (T, V)
         loss, _ = cross_entropy(logits, ids[1:], clip=None)
         total += loss * (len(ids) - 1)
         sequences += 1

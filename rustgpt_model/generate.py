@@ -9,6 +9,7 @@ import numpy as np
 from rustgpt_format import END_OF_SEQUENCE, Checkpoint, OutputProjection
 from rustgpt_model import network
 from rustgpt_model.ops import Array
+from rustgpt_model.threads import single_blas_thread
 
 
 def next_logits(checkpoint: Checkpoint, token_ids: Sequence[int]) -> Array:
@@ -47,7 +48,8 @@ def generate(
     tokens = list(prompt_ids)
     produced: list[int] = []
     while tokens and len(tokens) < checkpoint.config.max_seq_len:
-        logits = next_logits(checkpoint, tokens)  # (V,)
+        with single_blas_thread():
+            logits = next_logits(checkpoint, tokens)  # (V,)
         if sampling:
             token = _sample(logits, rng, temperature or 1.0, top_k, top_p)
         else:

@@ -13,6 +13,7 @@ from rustgpt_model import train as training
 from rustgpt_model.generate import generate
 from rustgpt_model.init import new_checkpoint
 from rustgpt_model.ops import Array
+from rustgpt_model.threads import single_blas_thread
 from rustgpt_model.tokenizer import decode, encode
 
 
@@ -89,7 +90,8 @@ class LLM:
                 f"token_ids: expected ids in [0, {config.vocab_size}), found {int(ids.min())} "
                 f"to {int(ids.max())}"
             )
-        logits, _ = network.forward(self._checkpoint.network, ids)
+        with single_blas_thread():
+            logits, _ = network.forward(self._checkpoint.network, ids)
         return logits
 
     def predict(

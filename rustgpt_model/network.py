@@ -46,7 +46,10 @@ def forward(network: Sequence[Layer], token_ids: Array) -> tuple[Array, list[Any
 
 
 def backward(
-    network: Sequence[Layer], caches: Sequence[Any], grad_logits: Array, grads: Sequence[Layer]
+    network: Sequence[Layer],
+    caches: Sequence[Any],
+    grad_logits: Array,
+    grads: Sequence[Layer],
 ) -> None:
     """Write dL/dparameter of every layer into ``grads`` (layers of the same kinds).
 

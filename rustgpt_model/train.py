@@ -19,11 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from rustgpt_format import Checkpoint, OutputProjection, TrainingPhase, TrainingState
+from rustgpt_format import (
+    Checkpoint,
+    OutputProjection,
+    TrainingPhase,
+    TrainingState,
+)
 from rustgpt_model import network
 from rustgpt_model.adam import FusedAdam
 from rustgpt_model.loss import cross_entropy
 from rustgpt_model.ops import Array
+from rustgpt_model.threads import single_blas_thread
 from rustgpt_model.tokenizer import encode
 
 
@@ -102,9 +108,10 @@ class Trainer:
 
     def step(self, token_ids: Array, lr: float) -> float:
         """Train on one sequence (predict token i+1 from tokens ≤ i); return its loss."""
-        logits, caches = network.forward(self.checkpoint.network, token_ids[:-1])  # (T, V)
+        layers = self.checkpoint.network
+        logits, caches = network.forward(layers, token_ids[:-1])  # (T, V)
         loss, grad_logits = cross_entropy(logits, token_ids[1:])  # (T, V)
-        network.backward(self.checkpoint.network, caches, grad_logits, self.adam.gradients)
+        network.backward(layers, caches, grad_logits, self.adam.gradients)
         self.adam.step(lr)
         b_out_step = self._output_grad.b_out * np.float32(lr)  # type: ignore[union-attr]  # (1, V)
         self._output.b_out -= b_out_step  # type: ignore[union-attr]
@@ -120,8 +127,9 @@ class Trainer:
     def epoch(self, sequences: Sequence[Array], lr: float) -> float:
         """One pass over ``sequences`` in order; the mean of their losses."""
         total = 0.0
-        for token_ids in sequences:
-            total += self.step(token_ids, lr)
+        with single_blas_thread():
+            for token_ids in sequences:
+                total += self.step(token_ids, lr)
         return total / len(sequences) if sequences else 0.0
 
 

@@ -1,0 +1,1 @@
+"""The subcommands of ``rustgpt``, one module each."""
