@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from rustgpt_format.binary import encode_binary, is_safetensors, read_binary
 from rustgpt_format.checkpoint import Checkpoint
@@ -105,10 +105,9 @@ def read(
             if size > limits.max_file_bytes:
                 raise _too_big(size, limits)
             stream.seek(0)
-            # one buffer, no second copy; bounded for files whose size fstat cannot tell
-            data = stream.read(limits.max_file_bytes + 1)
-            if len(data) > limits.max_file_bytes:
-                raise _too_big(len(data), limits, more=True)
+            data = stream.read() if size else _read_unsized(stream, limits)
+            if len(data) > limits.max_file_bytes:  # it grew after fstat
+                raise _too_big(len(data), limits)
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
     form: Form = "json"
@@ -119,6 +118,20 @@ def read(
         drop_optimizers(checkpoint)
     dialect: Dialect = "rustgpt" if done.source == "0" else "rustgpt-checkpoint"
     return Loaded(checkpoint, form, dialect, done.source, _pretty(data), size, done.steps)
+
+
+def _read_unsized(stream: BinaryIO, limits: Limits) -> bytes:
+    """Read a file whose size fstat cannot tell (a device, a pipe), stopping past the bound.
+
+    ``stream.read(n)`` would allocate ``n`` bytes at once, so this reads in chunks.
+    """
+    chunks, total = [], 0
+    while chunk := stream.read(1 << 20):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limits.max_file_bytes:
+            raise _too_big(total, limits, more=True)
+    return b"".join(chunks)
 
 
 def _too_big(size: int, limits: Limits, *, more: bool = False) -> CheckpointError:
