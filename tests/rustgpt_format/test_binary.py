@@ -165,7 +165,8 @@ def entry(header: dict[str, Any], name: str) -> dict[str, Any]:
 
 def overlapping(header: dict[str, Any], body: bytearray) -> tuple[dict[str, Any], bytes]:
     a, b = entry(header, "network.1.w_q"), entry(header, "network.1.w_k")
-    b["data_offsets"] = a["data_offsets"]
+    start, end = a["data_offsets"]
+    b["data_offsets"] = [start + 4, end + 4]  # starts inside w_q (distinct starts: one order)
     return header, bytes(body)
 
 
