@@ -6,7 +6,7 @@ then several timed epochs; the best epoch counts. Prints tokens per second (inpu
 positions trained per second) for both sides, their ratio, and the peak memory that
 one NumPy training step allocates.
 
-    python benchmarks/train_throughput.py [--data DIR] [--epochs N] [--no-torch]
+    python benchmarks/train_throughput.py [--data DIR] [--rounds N] [--no-torch]
 
 PyTorch is optional (``pip install torch==2.13.0``); without it only NumPy is timed.
 """
@@ -33,36 +33,28 @@ DEFAULT_DATA = REPO.parent / "shared" / "reference" / "rustgpt-data"
 LR = 0.0005
 
 
-def best_epoch(run_epoch: Callable[[], None], epochs: int) -> float:
-    """Seconds of the fastest of ``epochs`` timed epochs, after one untimed warm-up."""
-    run_epoch()
-    times = []
-    for _ in range(epochs):
-        began = time.perf_counter()
-        run_epoch()
-        times.append(time.perf_counter() - began)
-    return min(times)
-
-
-def numpy_side(llm: LLM, sequences: Sequence[np.ndarray], epochs: int) -> tuple[float, int]:
-    """Best epoch seconds, and the peak bytes allocated during one training step."""
+def numpy_epoch(llm: LLM, sequences: Sequence[np.ndarray]) -> tuple[Callable[[], None], int]:
+    """One training epoch of the NumPy model, and the peak bytes one step allocates."""
     trainer = Trainer(llm.checkpoint)
-    seconds = best_epoch(lambda: trainer.epoch(sequences, LR), epochs)
     longest = max(sequences, key=len)
     tracemalloc.start()
     trainer.step(longest, LR)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak
+    return lambda: trainer.epoch(sequences, LR), peak
 
 
-def torch_side(checkpoint: Checkpoint, sequences: Sequence[np.ndarray], epochs: int) -> float:
-    """Best epoch seconds of the same model, same start, in PyTorch eager on the CPU."""
+def torch_epoch(
+    checkpoint: Checkpoint, sequences: Sequence[np.ndarray], *, threads: int, fused: bool
+) -> Callable[[], None]:
+    """One training epoch of the same model, same start, in PyTorch eager on the CPU."""
     import torch
 
     model = TorchRustGPT(checkpoint)
     adam_parameters = [p for name, p in model.named_parameters() if name != "b_out"]
-    optimizer = torch.optim.Adam(adam_parameters, lr=LR, betas=(0.9, 0.999), eps=1e-8)
+    optimizer = torch.optim.Adam(
+        adam_parameters, lr=LR, betas=(0.9, 0.999), eps=1e-8, fused=fused or None
+    )
     tensors = [torch.from_numpy(ids) for ids in sequences]
 
     def clip(grad: Any) -> Any:
@@ -70,6 +62,7 @@ def torch_side(checkpoint: Checkpoint, sequences: Sequence[np.ndarray], epochs: 
         return grad * (5.0 / norm) if norm > 5.0 else grad
 
     def epoch() -> None:
+        torch.set_num_threads(threads)
         for ids in tensors:
             logits = model(ids[:-1])
             logits.register_hook(clip)
@@ -81,7 +74,24 @@ def torch_side(checkpoint: Checkpoint, sequences: Sequence[np.ndarray], epochs: 
             with torch.no_grad():
                 model.b_out -= LR * model.b_out.grad
 
-    return best_epoch(epoch, epochs)
+    return epoch
+
+
+def best_epochs(runs: dict[str, Callable[[], None]], rounds: int) -> dict[str, float]:
+    """Seconds of each run's fastest epoch; one untimed warm-up epoch each first.
+
+    The runs take turns, one epoch each per round, so that a change in the machine's
+    load (other processes on the two cores) affects every side alike.
+    """
+    for run in runs.values():
+        run()
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            began = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - began)
+    return best
 
 
 def TorchRustGPT(checkpoint: Checkpoint) -> Any:  # noqa: N802  (a class built on demand)
@@ -132,11 +142,9 @@ def TorchRustGPT(checkpoint: Checkpoint) -> Any:  # noqa: N802  (a class built o
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help="folder of RustGPT's corpus"
-    )
-    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per side (best counts)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RustGPT's corpus folder")
+    parser.add_argument("--rounds", type=int, default=8, help="timed epochs per side (best counts)")
     parser.add_argument("--no-torch", action="store_true", help="time the NumPy model only")
     args = parser.parse_args(argv)
 
@@ -144,33 +152,40 @@ def main(argv: list[str]) -> int:
     texts += load_corpus(args.data / "chat_training_data.json")
     llm = LLM.new(build_vocab(texts))
     start = llm.checkpoint.model_copy(deep=True)
-    sequences = Trainer(start.model_copy(deep=True)).sequences(texts)
+    encoded = (llm.tokenize(text)[: start.config.max_seq_len + 1] for text in texts)
+    sequences = [np.array(ids, np.intp) for ids in encoded if len(ids) >= 2]
     tokens = sum(len(ids) - 1 for ids in sequences)
     parameters = sum(a.size for layer in start.network for a in layer.parameters().values())
     print(
         f"corpus: {len(sequences)} sequences, {tokens} tokens per epoch; "
-        f"vocabulary {len(start.vocab)}; {parameters:,} parameters"
+        f"vocabulary {len(start.vocab)}; {parameters:,} parameters; "
+        f"best of {args.rounds} epochs after one warm-up, sides taking turns"
     )
-
-    seconds, peak = numpy_side(llm, sequences, args.epochs)
-    numpy_rate = tokens / seconds
-    print(f"numpy:   {numpy_rate:9.0f} tokens/s  (best of {args.epochs} epochs: {seconds:.3f} s)")
-    print(f"numpy:   peak memory allocated by one step: {peak / 2**20:.2f} MiB")
-
-    if args.no_torch:
-        return 0
-    try:
-        import torch
-    except ImportError:
-        print("torch:   not installed, skipped (pip install torch==2.13.0)")
-        return 0
-    torch_seconds = torch_side(start, sequences, args.epochs)
-    torch_rate = tokens / torch_seconds
-    print(
-        f"torch:   {torch_rate:9.0f} tokens/s  (best of {args.epochs} epochs: "
-        f"{torch_seconds:.3f} s; torch {torch.__version__}, {torch.get_num_threads()} threads)"
-    )
-    print(f"ratio:   numpy / torch = {numpy_rate / torch_rate:.2f}x")
+    run, peak = numpy_epoch(llm, sequences)
+    runs = {"numpy (fused Adam, 1 BLAS thread)": run}
+    torch_runs: list[str] = []
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("torch: not installed, skipped (pip install torch==2.13.0)")
+        else:
+            for threads, fused in ((torch.get_num_threads(), False), (1, False), (1, True)):
+                name = f"torch {torch.__version__} eager, {threads} thread(s), " + (
+                    "fused Adam" if fused else "default Adam"
+                )
+                runs[name] = torch_epoch(start, sequences, threads=threads, fused=fused)
+                torch_runs.append(name)
+    best = best_epochs(runs, args.rounds)
+    rates = {name: tokens / seconds for name, seconds in best.items()}
+    for name, rate in rates.items():
+        print(f"{rate:9,.0f} tokens/s  {name}")
+    print(f"numpy: peak memory allocated by one training step: {peak / 2**20:.2f} MiB")
+    numpy_rate = next(iter(rates.values()))
+    if torch_runs:
+        default, fastest = torch_runs[0], max(torch_runs, key=rates.__getitem__)
+        print(f"ratio numpy / torch (its defaults):        {numpy_rate / rates[default]:.2f}x")
+        print(f"ratio numpy / torch (its fastest setting): {numpy_rate / rates[fastest]:.2f}x")
     return 0
 
 

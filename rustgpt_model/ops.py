@@ -19,5 +19,5 @@ def softmax(x: Array) -> Array:
     """
     shifted: Array = x - x.max(axis=1, keepdims=True)  # (T, n)
     np.exp(shifted, out=shifted)
-    shifted /= shifted.sum(axis=1, keepdims=True)
+    shifted /= np.add.reduce(shifted, axis=1, keepdims=True)
     return shifted

@@ -38,11 +38,11 @@ def backward(layer: FeedForward, cache: Cache, grad_output: Array, grad: FeedFor
     """Write dL/dw1, dL/db1, dL/dw2, dL/db2 into ``grad``; return dL/dX."""
     x, hidden = cache
     np.matmul(hidden.T, grad_output, out=grad.w2)  # (h, d)
-    np.sum(grad_output, axis=0, keepdims=True, out=grad.b2)  # (1, d)
+    np.add.reduce(grad_output, axis=0, keepdims=True, out=grad.b2)  # (1, d)
     grad_hidden = grad_output @ layer.w2.T  # (T, h)
     grad_hidden *= hidden > 0  # ReLU'(z) = 1 where z > 0, and ReLU(z) > 0 exactly there
     np.matmul(x.T, grad_hidden, out=grad.w1)  # (d, h)
-    np.sum(grad_hidden, axis=0, keepdims=True, out=grad.b1)  # (1, h)
+    np.add.reduce(grad_hidden, axis=0, keepdims=True, out=grad.b1)  # (1, h)
     grad_x: Array = grad_hidden @ layer.w1.T  # (T, d)
     grad_x += grad_output  # the residual
     return grad_x

@@ -29,6 +29,6 @@ def backward(
     dL/db_out is the sum over positions (the true gradient), not RustGPT's mean.
     """
     np.matmul(x.T, grad_output, out=grad.w_out)  # (d, V)
-    np.sum(grad_output, axis=0, keepdims=True, out=grad.b_out)  # (1, V)
+    np.add.reduce(grad_output, axis=0, keepdims=True, out=grad.b_out)  # (1, V)
     grad_x: Array = grad_output @ layer.w_out.T  # (T, d)
     return grad_x
