@@ -18,6 +18,7 @@ from rustgpt_format.base import FormatModel
 from rustgpt_format.config import ModelConfig
 from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
 from rustgpt_format.layers import Layer
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.pydantic_errors import UNKNOWN_KEY, problems_of
 from rustgpt_format.structure import check_structure
 from rustgpt_format.training import TrainingState
@@ -98,11 +99,13 @@ class Checkpoint(FormatModel):
     __hash__ = None  # type: ignore[assignment]
 
     @classmethod
-    def from_json(cls, data: bytes | bytearray | memoryview | str) -> Checkpoint:
-        """Read a checkpoint from JSON text; problems raise CheckpointError."""
+    def from_json(
+        cls, data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAULT_LIMITS
+    ) -> Checkpoint:
+        """Read a checkpoint from JSON text within ``limits``; problems raise CheckpointError."""
         from rustgpt_format.codec import decode
 
-        return decode(data)
+        return decode(data, limits=limits)
 
     def to_json(self, *, indent: int | None = None) -> bytes:
         """The checkpoint as canonical JSON bytes (``indent=2`` for a readable file)."""
@@ -111,11 +114,11 @@ class Checkpoint(FormatModel):
         return encode(self, indent=indent)
 
     @classmethod
-    def load(cls, path: str | Path) -> Checkpoint:
-        """Read a checkpoint file; problems raise CheckpointError naming the place."""
+    def load(cls, path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:
+        """Read a checkpoint file within ``limits``; problems raise CheckpointError."""
         from rustgpt_format.files import load
 
-        return load(path)
+        return load(path, limits=limits)
 
     def save(self, path: str | Path, *, indent: int | None = None) -> None:
         """Write the checkpoint atomically: the old file survives any failure."""

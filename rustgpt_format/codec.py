@@ -73,7 +73,7 @@ def parse(
                     error.message, path=join_path(where, format_path(error.parts))
                 ) from None
             raise CheckpointError(
-                f"expected numbers, found invalid JSON: {error}", path=where
+                f"expected numbers, found invalid JSON: {error.msg}", path=where
             ) from None
         # Counted once decoded: decoding a span allocates at most twice its bytes,
         # and the span is already in memory, bounded by Limits.max_file_bytes.
@@ -269,7 +269,7 @@ def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str, max_chars: i
                 item["data"] = arrays[data]
             for key, value in item.items():
                 if len(key) > max_chars or (isinstance(value, str) and len(value) > max_chars):
-                    raise _long_string(node, max_chars)
+                    raise _long_string(node, max_chars, marker)
                 if isinstance(value, (dict, list)):
                     stack.append(value)
         elif isinstance(item, list):
@@ -277,12 +277,12 @@ def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str, max_chars: i
                 if isinstance(value, (dict, list)):
                     stack.append(value)
                 elif isinstance(value, str) and len(value) > max_chars:
-                    raise _long_string(node, max_chars)
+                    raise _long_string(node, max_chars, marker)
     return members
 
 
-def _long_string(node: Any, max_chars: int) -> CheckpointError:
-    parts, length = _first_long_string(node, max_chars) or ((), 0)
+def _long_string(node: Any, max_chars: int, marker: str) -> CheckpointError:
+    parts, length = _first_long_string(node, max_chars, marker) or ((), 0)
     return CheckpointError(
         f"expected a string of at most {max_chars} characters (Limits.max_string_chars), "
         f"found {length}{_RAISE}",
@@ -290,16 +290,21 @@ def _long_string(node: Any, max_chars: int) -> CheckpointError:
     )
 
 
-def _first_long_string(node: Any, max_chars: int) -> tuple[tuple[PathPart, ...], int] | None:
-    """Where the first over-long string or key is (nesting is already bounded)."""
+def _first_long_string(
+    node: Any, max_chars: int, marker: str
+) -> tuple[tuple[PathPart, ...], int] | None:
+    """Where the first over-long string or key is (nesting is already bounded).
+
+    Arrays not yet put back are placeholder strings starting with ``marker``: skipped.
+    """
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
         if isinstance(key, str) and len(key) > max_chars:
             return (key[:20] + "...",), len(key)
-        if isinstance(value, str) and len(value) > max_chars:
+        if isinstance(value, str) and len(value) > max_chars and not value.startswith(marker):
             return (key,), len(value)
         if isinstance(value, (dict, list)):
-            found = _first_long_string(value, max_chars)
+            found = _first_long_string(value, max_chars, marker)
             if found:
                 return (key, *found[0]), found[1]
     return None
