@@ -59,6 +59,12 @@ def configure(parser: argparse.ArgumentParser, *, out_required: bool = True) -> 
     )
     out.add_argument("--save-every", type=int, metavar="N", help="also save after every N epochs")
     out.add_argument(
+        "--max-epochs",
+        type=int,
+        metavar="N",
+        help="stop after N epochs of this run (continue later with --resume)",
+    )
+    out.add_argument(
         "--plot", type=Path, metavar="PNG", help="plot the loss per epoch (needs matplotlib)"
     )
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -131,7 +137,7 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            llm.fit(phases, on_epoch=on_epoch)
+            llm.fit(phases, max_epochs=args.max_epochs, on_epoch=on_epoch)
         finally:
             bar.close()
             for warning in caught:
@@ -158,7 +164,7 @@ def summarize(args: argparse.Namespace, outcome: Outcome, stdout: TextIO) -> Non
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    for name, least in (("epochs", 0), ("chat_epochs", 0), ("save_every", 1)):
+    for name, least in (("epochs", 0), ("chat_epochs", 0), ("save_every", 1), ("max_epochs", 1)):
         value = getattr(args, name)
         if value is not None and value < least:
             option = "--" + name.replace("_", "-")

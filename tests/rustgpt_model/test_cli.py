@@ -1,0 +1,222 @@
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from rustgpt_format import Checkpoint
+from rustgpt_model.cli import run
+
+TINY = ["--embedding-dim", "8", "--hidden-dim", "16", "--max-seq-len", "40", "--blocks", "1"]
+
+
+def rustgpt(*argv: str | Path, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run([str(a) for a in argv], out, err, io.StringIO(stdin))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "model.json"
+    code, out, err = rustgpt("train", "--epochs", "2", "--chat-epochs", "1", *TINY, "--out", path)
+    assert (code, err) == (0, "")
+    assert out.endswith(f"; epoch 3 of 3\nsaved {path}\n")
+    return path
+
+
+def test_train_saves_a_checkpoint_and_says_so(model: Path) -> None:
+    ckpt = Checkpoint.load(model)
+    assert ckpt.training.epochs_completed == 3
+    assert [phase.name for phase in ckpt.training.schedule] == ["pretraining", "instruction_tuning"]
+    assert ckpt.config.embedding_dim == 8
+
+
+def test_train_resumes_to_the_same_bytes(tmp_path: Path) -> None:
+    schedule = ["--epochs", "2", "--chat-epochs", "2", "--quiet"]
+    assert rustgpt("train", *schedule, *TINY, "--out", tmp_path / "whole.json")[0] == 0
+    assert (
+        rustgpt("train", *schedule, *TINY, "--max-epochs", "3", "--out", tmp_path / "part.json")[0]
+        == 0
+    )
+    code, out, err = rustgpt(
+        "train", *schedule, "--resume", tmp_path / "part.json", "--out", tmp_path / "rest.json"
+    )
+    assert (code, err) == (0, "")
+    assert out.startswith("trained 1 epochs in ")
+    assert "; epoch 4 of 4\n" in out
+    assert (tmp_path / "rest.json").read_bytes() == (tmp_path / "whole.json").read_bytes()
+
+
+def test_generate_eval_and_chat(model: Path) -> None:
+    code, out, err = rustgpt(
+        "generate", model, "User: How do bees make honey?", "--seed", "1", "--top-k", "3"
+    )
+    assert (code, err) == (0, "") and out.endswith("\n")
+    code, out, err = rustgpt("eval", model)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "embedded pretraining.json",
+        "embedded chat.json",
+        "embedded chat.json",
+    ]
+    assert lines[2].endswith("of 50 dialogues reproduced (0%)")
+    code, out, err = rustgpt("chat", model, stdin="Hello!\n\nexit\nnever read\n")
+    assert (code, err) == (0, "")
+    assert out.startswith("Type a question; 'exit' quits.\nYou: Model: ")
+    assert out.count("You: ") == 3  # the question, the empty line, then exit
+
+
+def test_chat_ends_cleanly_at_end_of_input(model: Path) -> None:
+    code, out, err = rustgpt("chat", model, stdin="")
+    assert (code, out, err) == (0, "Type a question; 'exit' quits.\nYou: \n", "")
+
+
+def test_demo_trains_validates_reloads_and_answers(tmp_path: Path) -> None:
+    code, out, err = rustgpt(
+        "demo",
+        "--epochs",
+        "1",
+        "--chat-epochs",
+        "1",
+        *TINY,
+        "--quiet",
+        "--out",
+        tmp_path / "m.json",
+    )
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[1] == f"saved {tmp_path / 'm.json'}"
+    assert lines[2].startswith(
+        f"validated {tmp_path / 'm.json'}: rustgpt-checkpoint 1.0, JSON Schema and reader rules ("
+    )
+    assert lines[3].startswith(f"reloaded {tmp_path / 'm.json'}: ") and lines[3].endswith(
+        " of 50 dialogues of the embedded chat.json reproduced exactly"
+    )
+    assert lines[4] == "User: How do bees make honey?"
+    assert lines[6].startswith("done in ")
+
+
+def test_plot_without_matplotlib_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
+    code, out, err = rustgpt(
+        "train", *TINY, "--out", tmp_path / "m.json", "--plot", tmp_path / "loss.png"
+    )
+    assert (code, out, err) == (
+        1,
+        "",
+        "rustgpt: error: --plot needs matplotlib: pip install 'rustgpt-format[plot]'\n",
+    )
+    assert not (tmp_path / "m.json").exists()  # refused before training
+
+
+def bad_corpus(tmp_path: Path) -> Path:
+    (tmp_path / "bad.json").write_text('{"not": "a list"}')
+    return tmp_path / "bad.json"
+
+
+# (arguments, exit code, the one line on stderr); {tmp} is a temporary folder
+ERRORS = [
+    ([], 2, "rustgpt: the following arguments are required: COMMAND (see rustgpt --help)"),
+    (
+        ["train"],
+        2,
+        "rustgpt train: the following arguments are required: --out (see rustgpt train --help)",
+    ),
+    (
+        ["train", "--out", "x", "--epochs", "many"],
+        2,
+        "rustgpt train: argument --epochs: invalid int value: 'many' (see rustgpt train --help)",
+    ),
+    (
+        ["fly"],
+        2,
+        "rustgpt: argument COMMAND: invalid choice: 'fly' (choose from 'train', 'demo', 'generate', 'chat', 'eval') (see rustgpt --help)",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--epochs", "-1"],
+        1,
+        "rustgpt: error: --epochs: expected a count >= 0, found -1",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--lr", "0"],
+        1,
+        "rustgpt: error: --lr: expected a number > 0, found 0.0",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--corpus", "{tmp}/none.json"],
+        1,
+        "rustgpt: error: cannot read {tmp}/none.json: No such file or directory",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--chat-corpus", "{tmp}/bad.json"],
+        1,
+        "rustgpt: error: {tmp}/bad.json: expected a JSON list of strings, found an object",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--resume", "{tmp}/none.json"],
+        1,
+        "rustgpt: error: cannot read {tmp}/none.json: No such file or directory",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--resume", "{tmp}/bad.json"],
+        1,
+        "rustgpt: error: {tmp}/bad.json: format: missing required key (expected 'rustgpt-checkpoint')",
+    ),
+    (
+        ["train", "--out", "{tmp}/m.json", "--resume", "{tmp}/bad.json", "--blocks", "2"],
+        1,
+        "rustgpt: error: --blocks: not allowed with --resume (the checkpoint fixes the model)",
+    ),
+    (
+        ["generate", "{tmp}/none.json", "hi"],
+        1,
+        "rustgpt: error: cannot read {tmp}/none.json: No such file or directory",
+    ),
+    (
+        ["eval", "{tmp}/none.json"],
+        1,
+        "rustgpt: error: cannot read {tmp}/none.json: No such file or directory",
+    ),
+    (
+        ["chat", "{tmp}/none.json"],
+        1,
+        "rustgpt: error: cannot read {tmp}/none.json: No such file or directory",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "line"), ERRORS)
+def test_bad_input_is_one_line_and_a_non_zero_exit(
+    tmp_path: Path, argv: list[str], code: int, line: str
+) -> None:
+    bad_corpus(tmp_path)
+    result = rustgpt(*(a.format(tmp=tmp_path) for a in argv))
+    assert result == (code, "", line.format(tmp=tmp_path) + "\n")
+
+
+def test_resume_with_another_schedule_is_refused(model: Path) -> None:
+    code, out, err = rustgpt(
+        "train",
+        "--epochs",
+        "5",
+        "--chat-epochs",
+        "1",
+        "--resume",
+        model,
+        "--out",
+        model.with_name("x.json"),
+    )
+    assert (code, out) == (1, "")
+    assert err == "rustgpt: error: training.schedule[0].epochs: the checkpoint has 2, found 5\n"
+
+
+def test_generate_with_bad_sampling_options(model: Path) -> None:
+    assert rustgpt("generate", model, "hi", "--top-p", "2") == (
+        1,
+        "",
+        "rustgpt: error: top_p: expected a number in (0, 1], found 2.0\n",
+    )

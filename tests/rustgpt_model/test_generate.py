@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from rustgpt_format import END_OF_SEQUENCE
+from rustgpt_model import LLM, build_vocab, generate
+
+WORDS = build_vocab(["a b c d e f g h </s>"])
+
+
+def model(max_seq_len: int = 8, seed: int = 1) -> LLM:
+    return LLM.new(
+        WORDS, embedding_dim=8, hidden_dim=16, max_seq_len=max_seq_len, num_blocks=1, seed=seed
+    )
+
+
+def test_greedy_is_the_argmax_chain() -> None:
+    llm = model()
+    produced = generate(llm.checkpoint, [2, 3])
+    tokens = [2, 3]
+    for token in produced:
+        assert token == int(np.argmax(llm.logits(tokens)[-1]))
+        tokens.append(token)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "most"), [([2], 7), ([2, 3, 4], 5), ([2] * 7, 1), ([2] * 8, 0), ([], 0)]
+)
+def test_prompt_and_continuation_stay_within_max_seq_len(prompt: list[int], most: int) -> None:
+    for seed in range(4):
+        produced = generate(model(seed=seed).checkpoint, prompt)
+        end = WORDS.index(END_OF_SEQUENCE)
+        assert len(produced) <= most
+        assert len(produced) == most or produced[-1] == end  # stopped by L or by </s>
+        assert end not in produced[:-1]
+
+
+def test_sampling_is_seeded() -> None:
+    ckpt = model().checkpoint
+    runs = [generate(ckpt, [2], temperature=5.0, seed=seed) for seed in (7, 7, 8)]
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+@pytest.mark.parametrize("options", [{"top_k": 1}, {"top_p": 1e-9}, {"temperature": 1e-4}])
+def test_sampling_that_leaves_one_choice_is_greedy(options: dict[str, float]) -> None:
+    ckpt = model().checkpoint
+    assert generate(ckpt, [2], seed=0, **options) == generate(ckpt, [2])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"temperature": 0.0}, "temperature: expected a number > 0, found 0.0"),
+        ({"top_k": 0}, "top_k: expected an integer >= 1, found 0"),
+        ({"top_p": 1.5}, "top_p: expected a number in (0, 1], found 1.5"),
+    ],
+)
+def test_bad_sampling_options(options: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        generate(model().checkpoint, [2], **options)
+    assert str(caught.value) == message
