@@ -254,3 +254,9 @@ def test_refusing_a_large_array_of_short_numbers_stays_near_the_file_size() -> N
     text = big_array_text(["0.5"] * 2_000_000)
     text = text.replace(b'"dim":[1,2000000]', b'"dim":[1,3]', 1)
     assert peak_bytes(lambda: rf.Checkpoint.from_json(text)) < 6 * len(text)
+
+
+def test_refusing_a_gzip_bomb_holds_a_chunk_not_the_bound() -> None:
+    """32 MiB in 32 kB of gzip, read at a 16 MiB bound: the counting pass refuses it."""
+    limits = Limits(max_file_bytes=16 * 2**20)
+    assert peak_bytes(lambda: rf.load(HOSTILE / "gzip-bomb.json.gz", limits=limits)) < 4 << 20
