@@ -14,12 +14,14 @@ from rustgpt_format.layers import (
     OutputProjection,
     SelfAttention,
 )
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.schema import json_schema
 from rustgpt_format.training import TrainingPhase, TrainingState
 from rustgpt_format.versions import FORMAT, FORMAT_VERSION
 from rustgpt_format.vocab import END_OF_SEQUENCE, Vocab
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "END_OF_SEQUENCE",
     "FORMAT",
     "FORMAT_VERSION",
@@ -33,6 +35,7 @@ __all__ = [
     "FormatWarning",
     "Layer",
     "LayerNorm",
+    "Limits",
     "ModelConfig",
     "OutputProjection",
     "Problem",
