@@ -163,7 +163,6 @@ def main(argv: list[str]) -> int:
     )
     run, peak = numpy_epoch(llm, sequences)
     runs = {"numpy (fused Adam, 1 BLAS thread)": run}
-    torch_runs: list[str] = []
     if not args.no_torch:
         try:
             import torch
@@ -175,17 +174,13 @@ def main(argv: list[str]) -> int:
                     "fused Adam" if fused else "default Adam"
                 )
                 runs[name] = torch_epoch(start, sequences, threads=threads, fused=fused)
-                torch_runs.append(name)
     best = best_epochs(runs, args.rounds)
     rates = {name: tokens / seconds for name, seconds in best.items()}
-    for name, rate in rates.items():
-        print(f"{rate:9,.0f} tokens/s  {name}")
-    print(f"numpy: peak memory allocated by one training step: {peak / 2**20:.2f} MiB")
     numpy_rate = next(iter(rates.values()))
-    if torch_runs:
-        default, fastest = torch_runs[0], max(torch_runs, key=rates.__getitem__)
-        print(f"ratio numpy / torch (its defaults):        {numpy_rate / rates[default]:.2f}x")
-        print(f"ratio numpy / torch (its fastest setting): {numpy_rate / rates[fastest]:.2f}x")
+    for name, rate in rates.items():
+        ratio = "" if rate == numpy_rate else f"   numpy / this = {numpy_rate / rate:.2f}x"
+        print(f"{rate:9,.0f} tokens/s  {name}{ratio}")
+    print(f"numpy: peak memory allocated by one training step: {peak / 2**20:.2f} MiB")
     return 0
 
 
