@@ -51,7 +51,9 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if problem:
         stderr.write(f"rustgpt-format convert: error: {problem}\n")
         return 2
-    loaded = read_reporting(args.source, stderr, optimizer=not args.weights_only)
+    loaded = read_reporting(
+        args.source, stderr, optimizer=not args.weights_only, quiet_migration=True
+    )
     if loaded is None:
         return 1
     indent = 2 if args.pretty else None
