@@ -8,6 +8,7 @@ from typing import Any
 
 from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA
+from rustgpt_format.layers import LAYER_KINDS
 from rustgpt_format.versions import FORMAT_VERSION
 
 SCHEMA_ID = (
@@ -32,6 +33,11 @@ _DESCRIPTION = (
 def _exported() -> dict[str, Any]:
     body = _share_arrays(Checkpoint.model_json_schema(mode="validation"))
     body["$defs"]["Array2"] = ARRAY2_JSON_SCHEMA
+    for kind in LAYER_KINDS:
+        # The tag defaults in Python, but a document must name each layer's kind: without
+        # this, a layer with no 'type' matched the one branch whose arrays it had.
+        layer = body["$defs"][kind]
+        layer["required"] = ["type", *layer.get("required", [])]
     # Python callers may omit these two (they default); a document must carry them.
     body["required"] = ["format", "format_version", *body["required"]]
     return {
