@@ -220,3 +220,13 @@ def test_generate_with_bad_sampling_options(model: Path) -> None:
         "",
         "rustgpt: error: top_p: expected a number in (0, 1], found 2.0\n",
     )
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    argv = ["--epochs", "2", "--chat-epochs", "1", *TINY, "--quiet"]
+    code, out, err = rustgpt(
+        "train", *argv, "--out", tmp_path / "m.json", "--plot", tmp_path / "loss.png"
+    )
+    assert (code, err) == (0, "")
+    assert out.endswith(f"plotted {tmp_path / 'loss.png'}\n")
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
