@@ -7,6 +7,10 @@ arrays through JSON: ``orjson.dumps`` of the arrays (numpy-native) for saving, a
 ``orjson.loads`` + ``np.array(..., float32)`` for loading. Times are the best of
 ``--repeat`` runs; peak memory is tracemalloc's peak during one load, against the
 file size.
+
+The binary form is measured the same way against ``safetensors.numpy.save_file`` /
+``load_file`` of the same tensors, and the weights-only load (``optimizer=False``)
+against the full one: time, and bytes of tensors read from the file.
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import safetensors.numpy
+from safetensors import safe_open
 
 import rustgpt_format as rf
+from rustgpt_format.binary import encode_binary
 from rustgpt_format.examples import random_checkpoint
+from rustgpt_format.files import write_atomically
 
 
 def best_of(repeat: int, action: Callable[[], object]) -> float:
@@ -97,6 +105,47 @@ def main() -> None:
     print(
         f"peak memory during load: {peak / 1e6:.1f} MB = {peak / size:.2f}x the file "
         f"(target <= 3x); raw orjson load: {raw_peak / 1e6:.1f} MB = {raw_peak / size:.2f}x"
+    )
+    binary(checkpoint, folder, args.repeat)
+
+
+def binary(checkpoint: rf.Checkpoint, folder: Path, repeat: int) -> None:
+    """The .safetensors form against the safetensors library alone, and weights-only load."""
+    ours, raw = folder / "checkpoint.safetensors", folder / "raw.safetensors"
+    checkpoint.save(ours)
+    tensors = safetensors.numpy.load_file(str(ours))
+    safetensors.numpy.save_file(tensors, str(raw))
+    assert rf.load(ours) == checkpoint
+    print(f"\nbinary form: {ours.stat().st_size / 1e6:.1f} MB of safetensors")
+    rows = [
+        (
+            "save",
+            best_of(repeat, lambda: checkpoint.save(ours)),
+            best_of(repeat, lambda: safetensors.numpy.save_file(tensors, str(raw))),
+        ),
+        (
+            "load",
+            best_of(repeat, lambda: rf.load(ours)),
+            best_of(repeat, lambda: safetensors.numpy.load_file(str(raw))),
+        ),
+    ]
+    print(f"{'':6}{'rustgpt_format':>16}{'safetensors':>14}{'ratio':>9}   target")
+    for name, mine, base in rows:
+        print(f"{name:6}{mine * 1e3:13.1f} ms{base * 1e3:11.1f} ms{mine / base:8.2f}x   <= 1.50x")
+    data = encode_binary(checkpoint)
+    durable = best_of(repeat, lambda: write_atomically(ours, data))
+    print(f"of the save, the atomic fsynced write: {durable * 1e3:.1f} ms (save_file has no fsync)")
+    full = rows[1][1]
+    weights_time = best_of(repeat, lambda: rf.load(ours, optimizer=False))
+    with safe_open(str(ours), framework="np") as handle:
+        names = list(handle.keys())  # a safe_open handle is not iterable
+        sizes = {name: handle.get_slice(name).get_shape() for name in names}
+    nbytes = {name: 4 * int(np.prod(shape)) for name, shape in sizes.items()}
+    weight_bytes = sum(size for name, size in nbytes.items() if "optimizer" not in name)
+    print(
+        f"weights-only load: {weights_time * 1e3:.1f} ms = {weights_time / full:.0%} of the "
+        f"full load's time; {weight_bytes / 1e6:.2f} MB of {sum(nbytes.values()) / 1e6:.2f} MB "
+        f"of tensors read = {weight_bytes / sum(nbytes.values()):.0%}"
     )
 
 
