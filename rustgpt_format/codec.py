@@ -322,9 +322,14 @@ def decode(
     return Checkpoint.model_validate(parse(data, limits=limits))
 
 
-def wire_document(checkpoint: Checkpoint) -> dict[str, Any]:
-    """The checkpoint as orjson-ready Python objects (arrays stay ndarrays)."""
-    document: dict[str, Any] = checkpoint.model_dump(context={"wire": True})
+def wire_document(checkpoint: Checkpoint, *, arrays: bool = True) -> dict[str, Any]:
+    """The checkpoint as orjson-ready Python objects (arrays stay ndarrays).
+
+    With ``arrays=False`` each array object is ``None``, for forms that store the
+    arrays elsewhere (the binary form) and need only the rest of the document.
+    """
+    context = {"wire": True, "arrays": arrays}
+    document: dict[str, Any] = checkpoint.model_dump(context=context)
     for key in ("training", "metadata"):
         if document[key] is None:
             del document[key]

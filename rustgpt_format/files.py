@@ -6,11 +6,13 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from rustgpt_format.binary import write_binary
 from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.errors import CheckpointError
-from rustgpt_format.forms import Dialect, encode_form, form_for_path, read
+from rustgpt_format.forms import Dialect, check_options, encode_form, form_for_path, read
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 
 
@@ -54,8 +56,12 @@ def save(
     file or the new one, never a mixture, and a failure leaves the old file as it was
     and no temporary file behind.
     """
-    data = encode_form(checkpoint, form_for_path(path), indent=indent, dialect=dialect)
-    write_atomically(Path(path), data)
+    form = form_for_path(path)
+    if form == "safetensors":
+        check_options(form, indent=indent, dialect=dialect)
+        write_atomically(Path(path), lambda temporary: write_binary(checkpoint, temporary))
+    else:
+        write_atomically(Path(path), encode_form(checkpoint, form, indent=indent, dialect=dialect))
 
 
 TEMPORARY_SUFFIX = ".rustgpt-tmp"
@@ -65,8 +71,11 @@ STALE_AFTER_SECONDS = 24 * 3600
 """A temporary file untouched this long is stale even if a process has its writer's pid."""
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes | Callable[[Path], None]) -> None:
     """Replace ``path`` by ``data`` in one rename, or leave it untouched.
+
+    ``data`` is the bytes, or a function that writes the temporary file by its path
+    (a library that streams to a file, as safetensors does).
 
     First removes the temporary files of earlier saves to the folder whose writer
     is gone (killed mid-save); a live writer's temporary file is left alone.
@@ -80,10 +89,19 @@ def write_atomically(path: Path, data: bytes) -> None:
     except OSError as error:
         raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+        if callable(data):
+            os.close(handle)
+            data(Path(temporary))
+            handle = os.open(temporary, os.O_RDONLY)
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+        else:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException as error:
         with contextlib.suppress(OSError):

@@ -185,6 +185,8 @@ def wire_scalar(value: float) -> np.float32 | orjson.Fragment:
 
 def _serialize_array(values: np.ndarray, info: core_schema.SerializationInfo) -> Any:
     if info.context and info.context.get("wire"):
+        if not info.context.get("arrays", True):
+            return None
         return {"v": 1, "dim": list(values.shape), "data": wire_numbers(values)}
     if info.mode == "json":
         return {"v": 1, "dim": list(values.shape), "data": values.reshape(-1).tolist()}

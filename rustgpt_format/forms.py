@@ -55,13 +55,8 @@ def encode_form(
     dialect: Dialect = "rustgpt-checkpoint",
 ) -> bytes:
     """The bytes of ``checkpoint`` in ``form`` (and, for JSON forms, ``dialect``)."""
-    if dialect not in DIALECTS:
-        raise ValueError(f"dialect: expected one of {', '.join(DIALECTS)}, found {dialect!r}")
+    check_options(form, indent=indent, dialect=dialect)
     if form == "safetensors":
-        if dialect != "rustgpt-checkpoint":
-            raise ValueError("dialect: RustGPT's own form is JSON; save it as .json or .json.gz")
-        if indent is not None:
-            raise ValueError("indent: the safetensors form is binary; indent applies to JSON")
         return encode_binary(checkpoint)
     text = (
         to_rustgpt(checkpoint, indent=indent)
@@ -69,6 +64,17 @@ def encode_form(
         else encode(checkpoint, indent=indent)
     )
     return compress(text) if form == "json.gz" else text
+
+
+def check_options(form: Form, *, indent: int | None, dialect: Dialect) -> None:
+    """Refuse options that do not apply to ``form``."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect: expected one of {', '.join(DIALECTS)}, found {dialect!r}")
+    if form == "safetensors":
+        if dialect != "rustgpt-checkpoint":
+            raise ValueError("dialect: RustGPT's own form is JSON; save it as .json or .json.gz")
+        if indent is not None:
+            raise ValueError("indent: the safetensors form is binary; indent applies to JSON")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 from pydantic import ConfigDict, StrictStr, field_validator
@@ -10,6 +11,7 @@ from rustgpt_format.base import FormatModel
 from rustgpt_format.errors import FieldError
 
 END_OF_SEQUENCE = "</s>"
+_WHITE_SPACE = re.compile(r"\s")  # in a str pattern, exactly the characters of str.isspace
 
 
 class Vocab(FormatModel):
@@ -27,6 +29,14 @@ class Vocab(FormatModel):
     @field_validator("words")
     @classmethod
     def _check_words(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        # The usual case in a few C-speed passes; the loop below names the culprit.
+        if (
+            all(words)
+            and len(set(words)) == len(words)
+            and END_OF_SEQUENCE in words
+            and not _WHITE_SPACE.search("".join(words))
+        ):
+            return words
         seen: dict[str, int] = {}
         for index, word in enumerate(words):
             if not word:
