@@ -114,17 +114,25 @@ class Checkpoint(FormatModel):
         return encode(self, indent=indent)
 
     @classmethod
-    def load(cls, path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Checkpoint:
-        """Read a checkpoint file within ``limits``; problems raise CheckpointError."""
+    def load(
+        cls, path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
+    ) -> Checkpoint:
+        """Read a checkpoint file of any form; see :func:`rustgpt_format.load`."""
         from rustgpt_format.files import load
 
-        return load(path, limits=limits)
+        return load(path, optimizer=optimizer, limits=limits)
 
-    def save(self, path: str | Path, *, indent: int | None = None) -> None:
-        """Write the checkpoint atomically: the old file survives any failure."""
+    def save(
+        self,
+        path: str | Path,
+        *,
+        indent: int | None = None,
+        dialect: Literal["rustgpt-checkpoint", "rustgpt"] = "rustgpt-checkpoint",
+    ) -> None:
+        """Write the checkpoint atomically; see :func:`rustgpt_format.save`."""
         from rustgpt_format.files import save
 
-        save(self, path, indent=indent)
+        save(self, path, indent=indent, dialect=dialect)
 
 
 def _without(data: Any, path: list[str | int]) -> Any:

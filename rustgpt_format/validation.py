@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import numpy as np
 
+from rustgpt_format.binary import is_safetensors, read_binary
 from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.codec import parse
-from rustgpt_format.errors import CheckpointError, Problem, format_path, join_path
+from rustgpt_format.compression import inflate, is_gzip
+from rustgpt_format.errors import CheckpointError, FormatWarning, Problem, format_path, join_path
+from rustgpt_format.limits import DEFAULT_LIMITS
+from rustgpt_format.migrations import document_version, migrated_checkpoint
 from rustgpt_format.pydantic_errors import LAYER_TAGS
 from rustgpt_format.schema import json_schema
 
@@ -82,8 +88,49 @@ def check_document(document: Any) -> list[Problem]:
     try:
         Checkpoint.model_validate(document)
     except CheckpointError as error:
-        return [Problem(p.path, p.message, f"reader, {p.rule}") for p in error.problems]
+        return _reader_problems(error)
     return []
+
+
+def check_file(path: Path) -> tuple[list[Problem], str]:
+    """Every problem of a checkpoint file of any form, and what the file was.
+
+    Format-1 JSON (plain or gzipped) is checked against the JSON Schema and then the
+    reader's rules. RustGPT's own JSON (version 0) is migrated and the reader's rules
+    name paths in the old document; a safetensors file is read with the reader's
+    rules (its tensors are not JSON, so the schema has nothing to say about them).
+    """
+    try:
+        with path.open("rb") as stream:
+            data = stream.read()
+    except OSError as error:
+        return [Problem("", f"cannot read: {error.strerror or error}", "file")], ""
+    if is_safetensors(data[:16], len(data)):
+        try:
+            read_binary(path)
+        except CheckpointError as error:
+            return _reader_problems(error), "safetensors"
+        return [], "safetensors"
+    form = "json"
+    try:
+        if is_gzip(data):
+            form, data = "json.gz", inflate(data, limit=DEFAULT_LIMITS.max_file_bytes)
+        document = parse(data)
+    except CheckpointError as error:
+        return [Problem(p.path, p.message, "json") for p in error.problems], form
+    if isinstance(document, dict) and document_version(document) == "0":
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FormatWarning)
+                migrated_checkpoint(document)
+        except CheckpointError as error:
+            return _reader_problems(error), form
+        return [], f"{form}, RustGPT's own JSON, version 0"
+    return check_document(document), form
+
+
+def _reader_problems(error: CheckpointError) -> list[Problem]:
+    return [Problem(p.path, p.message, f"reader, {p.rule}") for p in error.problems]
 
 
 def check_bytes(data: bytes) -> list[Problem]:

@@ -1,16 +1,18 @@
-"""``rustgpt-format validate FILE...``: the JSON Schema and the reader's rules."""
+"""``rustgpt-format validate FILE...``: the JSON Schema and the reader's rules, any form."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from rustgpt_format.errors import CheckpointError, Problem
-from rustgpt_format.validation import check_bytes
+from rustgpt_format.validation import check_file
 
 NAME = "validate"
-HELP = "check checkpoint files against the JSON Schema and the reader's structural rules"
+HELP = (
+    "check checkpoint files (JSON, .json.gz, .safetensors, RustGPT's own JSON) against the "
+    "JSON Schema and the reader's structural rules"
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,23 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     invalid = 0
     for path in args.files:
-        problems = _problems(path)
+        problems, form = check_file(path)
         for problem in problems:
             stderr.write(f"{path}: {problem} [{problem.rule}]\n")
         if problems:
             invalid += 1
         elif not args.quiet:
-            stdout.write(f"{path}: valid\n")
+            stdout.write(f"{path}: valid\n" if form == "json" else f"{path}: valid ({form})\n")
     return 1 if invalid else 0
-
-
-def _problems(path: Path) -> list[Problem]:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        return [Problem("", f"cannot read: {error.strerror or error}", "file")]
-    problems: list[Any] = check_bytes(data)
-    return problems
-
-
-__all__ = ["HELP", "NAME", "CheckpointError", "configure", "execute"]

@@ -130,3 +130,41 @@ def test_the_console_script_runs(files: dict[str, Path]) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"{files['shapes']}: network[1].w_q: expected shape")
     assert "Traceback" not in done.stderr
+
+
+def test_validate_reads_every_form(tmp_path: Path) -> None:
+    checkpoint = tiny_checkpoint()
+    names = ["a.json", "a.json.gz", "a.safetensors"]
+    for name in names:
+        checkpoint.save(tmp_path / name)
+    checkpoint.save(tmp_path / "rust.json", dialect="rustgpt")
+    paths = [str(tmp_path / name) for name in [*names, "rust.json"]]
+    code, out, err = cli("validate", *paths)
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"{paths[0]}: valid",
+        f"{paths[1]}: valid (json.gz)",
+        f"{paths[2]}: valid (safetensors)",
+        f"{paths[3]}: valid (json, RustGPT's own JSON, version 0)",
+    ]
+
+
+def test_validate_names_the_place_in_rustgpt_s_own_json(tmp_path: Path) -> None:
+    tiny_checkpoint().save(tmp_path / "rust.json", dialect="rustgpt")
+    document = orjson.loads((tmp_path / "rust.json").read_bytes())
+    document["network"][1]["SelfAttention"]["w_q"]["dim"] = [4, 3]
+    document["network"][1]["SelfAttention"]["w_q"]["data"] = [0.0] * 12
+    (tmp_path / "rust.json").write_bytes(orjson.dumps(document))
+    code, _, err = cli("validate", str(tmp_path / "rust.json"))
+    assert code == 1
+    assert err.startswith(f"{tmp_path / 'rust.json'}: network[1].SelfAttention.w_q: expected shape (4, 4)")
+
+
+def test_validate_refuses_a_damaged_safetensors_file(tmp_path: Path) -> None:
+    tiny_checkpoint().save(tmp_path / "a.safetensors")
+    data = (tmp_path / "a.safetensors").read_bytes()
+    (tmp_path / "a.safetensors").write_bytes(data[: len(data) // 2])
+    code, _, err = cli("validate", str(tmp_path / "a.safetensors"))
+    assert code == 1
+    assert err.startswith(f"{tmp_path / 'a.safetensors'}: <root>: ")
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -28,7 +28,8 @@ def test_the_hook_validates_matching_files_and_fails_on_invalid_ones() -> None:
     valid = sorted((ROOT / "tests" / "fixtures" / "valid").glob("*"))
     invalid = sorted((ROOT / "tests" / "fixtures" / "reader-invalid").glob("*"))
     assert all(pattern.search(str(path)) for path in valid + invalid)
-    assert not pattern.search("model.safetensors")
+    assert all(pattern.search(name) for name in ("m.safetensors", "m.json.gz", "m.json"))
+    assert not pattern.search("notes.txt")
 
     out, err = io.StringIO(), io.StringIO()
     assert run([*arguments, *map(str, valid)], out, err) == 0
