@@ -120,21 +120,21 @@ def bad_corpus(tmp_path: Path) -> Path:
 
 # (arguments, exit code, the one line on stderr); {tmp} is a temporary folder
 ERRORS = [
-    ([], 2, "rustgpt: the following arguments are required: COMMAND (see rustgpt --help)"),
+    ([], 2, "rustgpt: error: the following arguments are required: COMMAND (see rustgpt --help)"),
     (
         ["train"],
         2,
-        "rustgpt train: the following arguments are required: --out (see rustgpt train --help)",
+        "rustgpt train: error: the following arguments are required: --out (see rustgpt train --help)",
     ),
     (
         ["train", "--out", "x", "--epochs", "many"],
         2,
-        "rustgpt train: argument --epochs: invalid int value: 'many' (see rustgpt train --help)",
+        "rustgpt train: error: argument --epochs: invalid int value: 'many' (see rustgpt train --help)",
     ),
     (
         ["fly"],
         2,
-        "rustgpt: argument COMMAND: invalid choice: 'fly' (choose from 'train', 'demo', 'generate', 'chat', 'eval') (see rustgpt --help)",
+        "rustgpt: error: argument COMMAND: invalid choice: 'fly' (choose from 'train', 'demo', 'generate', 'chat', 'eval') (see rustgpt --help)",
     ),
     (
         ["train", "--out", "{tmp}/m.json", "--epochs", "-1"],
