@@ -108,12 +108,7 @@ def read(
             if is_safetensors(head, size):
                 checkpoint, version = read_binary(path, optimizer=optimizer, limits=limits)
                 return Loaded(checkpoint, "safetensors", "rustgpt-checkpoint", version, False, size)
-            if size > limits.max_file_bytes:
-                raise _too_big(size, limits)
-            stream.seek(0)
-            data = stream.read() if size else _read_unsized(stream, limits)
-            if len(data) > limits.max_file_bytes:  # it grew after fstat
-                raise _too_big(len(data), limits)
+            data = read_bounded(stream, limits)
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
     form: Form = "json"
@@ -124,6 +119,18 @@ def read(
         drop_optimizers(checkpoint)
     dialect: Dialect = "rustgpt" if done.source == "0" else "rustgpt-checkpoint"
     return Loaded(checkpoint, form, dialect, done.source, _pretty(data), size, done.steps)
+
+
+def read_bounded(stream: BinaryIO, limits: Limits) -> bytes:
+    """The whole of an open file, refusing one larger than ``limits.max_file_bytes``."""
+    size = os.fstat(stream.fileno()).st_size
+    if size > limits.max_file_bytes:
+        raise _too_big(size, limits)
+    stream.seek(0)
+    data = stream.read() if size else _read_unsized(stream, limits)
+    if len(data) > limits.max_file_bytes:  # it grew after fstat
+        raise _too_big(len(data), limits)
+    return data
 
 
 def _read_unsized(stream: BinaryIO, limits: Limits) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.codec import parse
 from rustgpt_format.compression import inflate, is_gzip
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem, format_path, join_path
+from rustgpt_format.forms import read_bounded
 from rustgpt_format.limits import DEFAULT_LIMITS
 from rustgpt_format.migrations import document_version, migrated_checkpoint
 from rustgpt_format.pydantic_errors import LAYER_TAGS
@@ -102,10 +104,14 @@ def check_file(path: Path) -> tuple[list[Problem], str]:
     """
     try:
         with path.open("rb") as stream:
-            data = stream.read()
+            head, size = stream.read(16), os.fstat(stream.fileno()).st_size
+            binary = is_safetensors(head, size)
+            data = b"" if binary else read_bounded(stream, DEFAULT_LIMITS)
     except OSError as error:
         return [Problem("", f"cannot read: {error.strerror or error}", "file")], ""
-    if is_safetensors(data[:16], len(data)):
+    except CheckpointError as error:
+        return [Problem(p.path, p.message, "file") for p in error.problems], ""
+    if binary:
         try:
             read_binary(path)
         except CheckpointError as error:

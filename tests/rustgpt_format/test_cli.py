@@ -168,3 +168,16 @@ def test_validate_refuses_a_damaged_safetensors_file(tmp_path: Path) -> None:
     assert code == 1
     assert err.startswith(f"{tmp_path / 'a.safetensors'}: <root>: ")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_validate_stops_reading_a_device_at_the_bound() -> None:
+    """/dev/zero has no size to check first: reading stops past Limits.max_file_bytes."""
+    code, _, err = cli("validate", "/dev/zero")
+    assert code == 1
+    assert err.startswith("/dev/zero: <root>: expected at most 1073741824 bytes (Limits.max_file_bytes), found more than")
+
+
+def test_validate_an_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.json").write_bytes(b"")
+    code, _, err = cli("validate", str(tmp_path / "empty.json"))
+    assert (code, err) == (1, f"{tmp_path / 'empty.json'}: <root>: expected a JSON document, found an empty file [json]\n")
