@@ -31,9 +31,9 @@ PAIRS = [(a, b) for a in FORMS for b in FORMS]
 def through(checkpoint: rf.Checkpoint, form: str, folder: Path) -> rf.Checkpoint:
     options = dict(FORMS[form])
     target = folder / f"{form}-{options.pop('name')}"
-    rf.save(checkpoint, target, **options)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # the dialect's warnings are tested in test_dialect
         warnings.simplefilter("ignore", rf.FormatWarning)
+        rf.save(checkpoint, target, **options)
         return rf.load(target)
 
 
