@@ -23,6 +23,13 @@ OPTIMIZER_SHAPES = "§6.3 optimizer moments have their parameter's shape"
 DIM_NAMES = {"d": "embedding_dim", "h": "hidden_dim", "V": "vocab_size", "L": "max_seq_len"}
 
 
+def _origin(symbol: str, size: int, source: str) -> str:
+    """Where a dimension's value came from, for an error message."""
+    if source == "config":
+        return f"config.{DIM_NAMES[symbol]} = {size}"
+    return f"{DIM_NAMES[symbol]} = {size}" + (f", from {source}" if source else "")
+
+
 class LayerBase(FormatModel):
     """What every layer has: array shapes in symbols, and optimizer → array pairs."""
 
@@ -44,19 +51,19 @@ class LayerBase(FormatModel):
         Returns the dims with every symbol of this layer bound; raises FieldError naming
         the array whose shape disagrees.
         """
-        bound = {**self.bound_dims(), **dims}
-        origin = {s: f"{DIM_NAMES[s]} = {n}" for s, n in self.bound_dims().items()}
-        origin.update({s: f"config.{DIM_NAMES[s]} = {n}" for s, n in dims.items()})
+        own = self.bound_dims()
+        bound = {**own, **dims}
+        source = dict.fromkeys(own, "") | dict.fromkeys(dims, "config")  # where each came from
         for name, symbols in self.SHAPES.items():
             shape = getattr(self, name).shape
             for axis, symbol in enumerate(symbols):
-                if symbol == "1" or symbol in bound:
-                    continue
-                bound[symbol] = shape[axis]
-                origin[symbol] = f"{DIM_NAMES[symbol]} = {shape[axis]}, from {name}"
+                if symbol != "1" and symbol not in bound:
+                    bound[symbol], source[symbol] = shape[axis], name
             expected = tuple(1 if s == "1" else bound[s] for s in symbols)
             if shape != expected:
-                why = "; ".join(origin[s] for s in dict.fromkeys(symbols) if s != "1")
+                why = "; ".join(
+                    _origin(s, bound[s], source[s]) for s in dict.fromkeys(symbols) if s != "1"
+                )
                 raise FieldError(
                     f"expected shape {expected} ({why}), found {shape}", name, rule=SHAPES
                 )
