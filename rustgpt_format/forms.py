@@ -14,6 +14,7 @@ reading). Saving picks the form by the path's extension; loading by the content.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -166,4 +167,7 @@ def drop_optimizers(checkpoint: Checkpoint) -> Checkpoint:
 
 def _pretty(data: bytes) -> bool:
     """Whether JSON text is indented: a line break right after the opening brace."""
-    return data.lstrip()[1:].lstrip(b" \t")[:1] in (b"\n", b"\r")
+    return _INDENTED.match(data) is not None  # a match, not a slice: no copy of the file
+
+
+_INDENTED = re.compile(rb"\s*\{[ \t]*[\r\n]")
