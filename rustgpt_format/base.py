@@ -21,6 +21,10 @@ class FormatModel(BaseModel):
         except ValidationError as error:
             raise to_checkpoint_error(error) from None
 
+    # The override only translates errors, which the outermost call does: pydantic may
+    # validate nested models without calling it (as it does for BaseModel's own).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @classmethod
     def model_validate(
         cls,
