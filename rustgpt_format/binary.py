@@ -17,6 +17,7 @@ import math
 import os
 import struct
 from dataclasses import dataclass
+from io import FileIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
 from rustgpt_format.errors import CheckpointError, Problem, join_path
-from rustgpt_format.float32 import describe
+from rustgpt_format.float32 import FINITE_ARRAYS, describe
 from rustgpt_format.layers import LAYER_KINDS
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.versions import FORMAT
@@ -120,9 +121,9 @@ def load_binary(
 ) -> Checkpoint:
     """Read a ``.safetensors`` checkpoint; with ``optimizer=False`` only the weights.
 
-    Tensors are read one by one through ``safe_open`` (memory-mapped): a weights-only
-    load leaves the optimizer moments' bytes on disk, and returns a checkpoint whose
-    optimizers are ``None``.
+    A weights-only load reads the weights one by one through ``safe_open``: it leaves
+    the optimizer moments' bytes on disk, and returns a checkpoint whose optimizers
+    are ``None``.
 
     >>> import tempfile, pathlib
     >>> from rustgpt_format.examples import tiny_checkpoint
@@ -137,39 +138,32 @@ def load_binary(
 def read_binary(
     path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[Checkpoint, str]:
-    """:func:`load_binary`, and the format version the file states."""
+    """:func:`load_binary`, and the format version the file states.
+
+    The library parses and checks the header (offsets in bounds, no gaps, no
+    overlaps, the data fully covered). A full load then reads the whole data
+    region in one read into one float32 buffer, in the library's offset order,
+    and checks it finite in one pass; each array is a view of that buffer. A
+    weights-only load asks the library for each weight alone.
+    """
     from rustgpt_format.checkpoint import Checkpoint
 
     try:
-        _check_claims(path, limits)
-        with safe_open(str(path), framework="np") as handle:
-            document = _document(handle.metadata(), limits)
-            names = set(handle.keys())
-            claims, skipped = _claims(document, optimizer)
-            _check_names(claims, skipped, names)
-            problems = []
-            elements = 0
-            for claim in claims:
-                found = handle.get_slice(claim.name)
-                dtype, shape = found.get_dtype(), found.get_shape()
-                elements += math.prod(shape)
-                if elements > limits.max_elements:
-                    raise CheckpointError(
-                        f"tensor `{claim.name}`: expected at most {limits.max_elements} numbers "
-                        f"in all tensors (Limits.max_elements), found more by this one{_RAISE}",
-                        path=claim.path,
-                    )
-                if dtype != "F32" or len(shape) != 2:
-                    problems.append(
-                        Problem(
-                            claim.path,
-                            f"tensor `{claim.name}`: expected a 2-D F32 tensor, found "
-                            f"{len(shape)}-D {dtype} of shape {tuple(shape)}",
-                        )
-                    )
-                    continue
-                claim.container[claim.key] = handle.get_tensor(claim.name)
-            _raise(problems)
+        with open(path, "rb", buffering=0) as stream:
+            size, data_start = _check_claims(stream, limits)
+            with safe_open(_same_file(stream, path), framework="np") as handle:
+                document = _document(handle.metadata(), limits)
+                claims, skipped = _claims(document, optimizer)
+                order = handle.offset_keys()
+                _check_names(claims, skipped, set(order))
+                wanted = order if optimizer else [claim.name for claim in claims]
+                shapes = _shapes(handle, wanted, claims, skipped, limits)
+                if optimizer:
+                    finite = _read_all(stream, order, shapes, claims, size, data_start)
+                else:
+                    finite = frozenset()
+                    for claim in claims:
+                        claim.container[claim.key] = handle.get_tensor(claim.name)
     except SafetensorError as error:
         raise CheckpointError(
             f"expected a safetensors file, found a damaged one: {error}"
@@ -177,17 +171,17 @@ def read_binary(
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
     version = document.get("format_version")
-    return Checkpoint.model_validate(document), version if isinstance(version, str) else ""
+    checkpoint = Checkpoint.model_validate(document, context={FINITE_ARRAYS: finite})
+    return checkpoint, version if isinstance(version, str) else ""
 
 
 _RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
 
 
-def _check_claims(path: str | Path, limits: Limits) -> None:
-    """Check the file size and the header length it states before the library reads it."""
-    with open(path, "rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
-        head = stream.read(8)
+def _check_claims(stream: FileIO, limits: Limits) -> tuple[int, int]:
+    """The file size and where the data start, checked before the library reads the file."""
+    size = os.fstat(stream.fileno()).st_size
+    head = stream.read(8)
     if size > limits.max_file_bytes:
         raise CheckpointError(
             f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
@@ -206,6 +200,100 @@ def _check_claims(path: str | Path, limits: Limits) -> None:
             f"expected a safetensors header of at most {limits.max_header_bytes} bytes "
             f"(Limits.max_header_bytes), found {length}{_RAISE}"
         )
+    return size, 8 + length
+
+
+def _same_file(stream: FileIO, path: str | Path) -> str:
+    """A name for the file ``stream`` has open, so the library reads that very file.
+
+    On Linux the open descriptor's own name: a file renamed over ``path`` meanwhile
+    (a concurrent save) cannot put another file's header before this one's data.
+    """
+    own = f"/proc/self/fd/{stream.fileno()}"
+    return own if os.path.exists(own) else str(path)
+
+
+def _shapes(
+    handle: Any,
+    names: list[str],
+    claims: list[_Claim],
+    skipped: dict[str, str],
+    limits: Limits,
+) -> dict[str, tuple[int, int]]:
+    """The shapes of the tensors ``names``, each checked to be a 2-D F32 array."""
+    where = {claim.name: claim.path for claim in claims} | skipped
+    shapes: dict[str, tuple[int, int]] = {}
+    problems = []
+    elements = 0
+    for name in names:
+        found = handle.get_slice(name)
+        dtype, shape = found.get_dtype(), tuple(found.get_shape())
+        elements += math.prod(shape)
+        if elements > limits.max_elements:
+            raise CheckpointError(
+                f"tensor `{name}`: expected at most {limits.max_elements} numbers "
+                f"in all tensors (Limits.max_elements), found more by this one{_RAISE}",
+                path=where[name],
+            )
+        if dtype != "F32" or len(shape) != 2:
+            problems.append(
+                Problem(
+                    where[name],
+                    f"tensor `{name}`: expected a 2-D F32 tensor, found "
+                    f"{len(shape)}-D {dtype} of shape {shape}",
+                )
+            )
+            continue
+        shapes[name] = shape
+    _raise(problems)
+    return shapes
+
+
+def _read_all(
+    stream: FileIO,
+    order: list[str],
+    shapes: dict[str, tuple[int, int]],
+    claims: list[_Claim],
+    size: int,
+    data_start: int,
+) -> frozenset[int]:
+    """Read every tensor, in one read, into views of one buffer; ids of finite ones.
+
+    The library has checked that the tensors, in offset order, cover the data region
+    without gaps: so each tensor starts where the one before it ends.
+    """
+    total = sum(math.prod(shapes[name]) for name in order)
+    if data_start + 4 * total != size:
+        raise CheckpointError(
+            f"expected the tensors to fill the {size - data_start} bytes after the header, "
+            f"found {4 * total} bytes of tensors"
+        )
+    buffer = np.empty(total, dtype=np.float32)
+    stream.seek(data_start)
+    _read_exactly(stream, buffer.data.cast("B"))
+    arrays = {}
+    offset = 0
+    for name in order:
+        rows, cols = shapes[name]
+        arrays[name] = buffer[offset : offset + rows * cols].reshape(rows, cols)
+        offset += rows * cols
+    for claim in claims:
+        claim.container[claim.key] = arrays[claim.name]
+    if not np.isfinite(buffer).all():
+        return frozenset()  # the validator names the first array holding one
+    return frozenset(map(id, arrays.values()))
+
+
+def _read_exactly(stream: FileIO, target: memoryview) -> None:
+    done = 0
+    while done < len(target):
+        count = stream.readinto(target[done:])
+        if not count:
+            raise CheckpointError(
+                f"expected {len(target)} bytes of tensors, found {done}: the file got "
+                "shorter while it was read"
+            )
+        done += count
 
 
 def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]:

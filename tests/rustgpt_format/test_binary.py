@@ -351,3 +351,103 @@ def test_an_inference_only_checkpoint_has_no_optimizer_tensors(tmp_path: Path) -
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert rf.load(target) == checkpoint
+
+
+# --- the full load: one read into one buffer ---------------------------------------
+
+
+def test_a_full_load_gives_separate_writable_arrays(tmp_path: Path) -> None:
+    checkpoint = tiny_checkpoint()
+    target = tmp_path / "model.safetensors"
+    checkpoint.save(target)
+    loaded = rf.load(target)
+    arrays: list[np.ndarray] = []
+    for layer in loaded.network:
+        arrays += layer.parameters().values()
+        for state in layer.optimizers().values():
+            assert state is not None
+            arrays += [state.m, state.v]
+    before = [array.copy() for array in arrays]
+    for array in arrays:
+        assert array.flags.writeable and array.flags.c_contiguous
+        array += 1  # trained in place, as the model does
+    for array, old in zip(arrays, before, strict=True):  # no array shares another's bytes
+        np.testing.assert_array_equal(array, old + 1)
+
+
+def test_a_nan_in_a_full_load_is_named_by_array_and_element(tmp_path: Path) -> None:
+    checkpoint = tiny_checkpoint()
+    header, body = split(encode_binary(checkpoint))
+    start, _ = header["network.1.w_k"]["data_offsets"]
+    cols = checkpoint.network[1].w_k.shape[1]  # type: ignore[union-attr]
+    element = start + 4 * (1 * cols + 2)  # [1, 2]
+    body = body[:element] + np.float32(np.inf).tobytes() + body[element + 4 :]
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(join(header, body))
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load(target)
+    assert (caught.value.path, caught.value.message) == (
+        "network[1].w_k",
+        "expected a finite float32 (magnitude below 3.4028235e38) at [1, 2], found inf",
+    )
+
+
+def test_a_file_cut_short_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library has checked the header; the file loses its tail before the data are read."""
+    target = tmp_path / "model.safetensors"
+    tiny_checkpoint().save(target)
+    size = target.stat().st_size
+
+    def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
+        handle = safetensors.safe_open(*args, **kwargs)
+        with open(target, "r+b") as stream:
+            stream.truncate(size - 16)
+        return handle
+
+    monkeypatch.setattr(binary, "safe_open", cut_after_opening)
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load(target)
+    assert caught.value.message.endswith("the file got shorter while it was read")
+
+
+def test_a_save_renamed_over_the_file_mid_read_does_not_mix_two_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header the library reads and the data read after it come from one file."""
+    first = random_checkpoint(vocab_size=5, embedding_dim=4, hidden_dim=8, max_seq_len=3, seed=1)
+    second = random_checkpoint(vocab_size=7, embedding_dim=6, hidden_dim=4, max_seq_len=2, seed=2)
+    target = tmp_path / "model.safetensors"
+    first.save(target)
+
+    def save_then_open(*args: Any, **kwargs: Any) -> Any:
+        second.save(target)  # another process's save lands between our open and the library's
+        return safetensors.safe_open(*args, **kwargs)
+
+    monkeypatch.setattr(binary, "safe_open", save_then_open)
+    assert rf.load(target) == first
+    monkeypatch.undo()
+    assert rf.load(target) == second
+
+
+def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same file, other bytes: the header length read first no longer fits the file."""
+    target = tmp_path / "model.safetensors"
+    tiny_checkpoint().save(target)
+    other = encode_binary(
+        random_checkpoint(vocab_size=9, embedding_dim=2, hidden_dim=2, max_seq_len=1)
+    )
+
+    def rewrite_then_open(*args: Any, **kwargs: Any) -> Any:
+        with open(target, "r+b") as stream:  # in place: the reader's descriptor sees it
+            stream.write(other)
+            stream.truncate()
+        return safetensors.safe_open(*args, **kwargs)
+
+    monkeypatch.setattr(binary, "safe_open", rewrite_then_open)
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load(target)
+    assert caught.value.message.startswith("expected the tensors to fill the ")

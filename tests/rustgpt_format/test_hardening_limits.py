@@ -260,3 +260,18 @@ def test_refusing_a_gzip_bomb_holds_a_chunk_not_the_bound() -> None:
     """32 MiB in 32 kB of gzip, read at a 16 MiB bound: the counting pass refuses it."""
     limits = Limits(max_file_bytes=16 * 2**20)
     assert peak_bytes(lambda: rf.load(HOSTILE / "gzip-bomb.json.gz", limits=limits)) < 4 << 20
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [DEFAULT_LIMITS, Limits(max_string_chars=1000)],
+    ids=["text shorter than any too-long string", "text that could hold one"],
+)
+def test_a_duplicate_key_is_found_by_either_walk_of_the_document(limits: Limits) -> None:
+    """Documents shorter than max_string_chars skip the string checks, never the key count."""
+    text = TINY[:-1] + b',"metadata":{"a":"1","a":"2"}}'
+    assert len(text) > 1000
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(text, limits=limits)
+    assert caught.value.path == "metadata.a"
+    assert caught.value.message.startswith("expected unique keys, found this key twice")
