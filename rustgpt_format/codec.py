@@ -296,7 +296,7 @@ def _restore_short(node: Any, arrays: dict[str, np.ndarray], marker: str) -> int
             if type(data) is str and data.startswith(marker) and data in arrays:
                 item["data"] = arrays[data]
             stack += [value for value in item.values() if type(value) in _CONTAINERS]
-        else:
+        elif type(item) is list:
             stack += [value for value in item if type(value) in _CONTAINERS]
     return members
 

@@ -275,3 +275,13 @@ def test_a_duplicate_key_is_found_by_either_walk_of_the_document(limits: Limits)
         codec.parse(text, limits=limits)
     assert caught.value.path == "metadata.a"
     assert caught.value.message.startswith("expected unique keys, found this key twice")
+
+
+@pytest.mark.parametrize("text", [b"null", b"false", b"0", b'"model"', b"[]", b"[null]"])
+def test_a_document_that_is_not_an_object_is_refused_by_either_walk(text: bytes) -> None:
+    """Found by the structured fuzzer: the counting walk took every non-object for a list."""
+    for limits in (DEFAULT_LIMITS, Limits(max_string_chars=1)):
+        with pytest.raises(rf.CheckpointError) as caught:
+            rf.Checkpoint.from_json(text, limits=limits)
+        assert caught.value.path == ""
+        assert caught.value.message.startswith("expected")
