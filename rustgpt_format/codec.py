@@ -107,10 +107,7 @@ def parse(
         skeleton = orjson.loads(text)
     except orjson.JSONDecodeError:
         return _parse_invalid(raw)
-    if len(text) <= limits.max_string_chars:  # no string can be too long: only count
-        members = _restore_short(skeleton, arrays, marker)
-    else:
-        members = _restore(skeleton, arrays, marker, limits.max_string_chars)
+    members = _restore(skeleton, arrays, marker, limits.max_string_chars)
     if members != structure.count(b":"):
         raise CheckpointError(
             "expected unique keys, found this key twice in one object (JSON readers differ "
@@ -282,26 +279,6 @@ def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str, max_chars: i
                 elif isinstance(value, str) and len(value) > max_chars:
                     raise _long_string(node, max_chars, marker)
     return members
-
-
-def _restore_short(node: Any, arrays: dict[str, np.ndarray], marker: str) -> int:
-    """:func:`_restore` for a text too short to hold an over-long string."""
-    members = 0
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            members += len(item)
-            data = item.get("data")
-            if type(data) is str and data.startswith(marker) and data in arrays:
-                item["data"] = arrays[data]
-            stack += [value for value in item.values() if type(value) in _CONTAINERS]
-        elif type(item) is list:
-            stack += [value for value in item if type(value) in _CONTAINERS]
-    return members
-
-
-_CONTAINERS = (dict, list)
 
 
 def _long_string(node: Any, max_chars: int, marker: str) -> CheckpointError:
