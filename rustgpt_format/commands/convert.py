@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from rustgpt_format.commands.report import count, read_reporting, reporting
+from rustgpt_format.commands.common import count, read_reporting, reporting
 from rustgpt_format.files import save
 from rustgpt_format.forms import DIALECTS, Dialect, form_for_path
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from rustgpt_format.adam import AdamState
 from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.commands.report import read_reporting
+from rustgpt_format.commands.common import read_reporting
 from rustgpt_format.layers import LayerBase
 
 NAME = "diff"

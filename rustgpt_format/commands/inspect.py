@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.codec import encode
-from rustgpt_format.commands.report import count, read_reporting
+from rustgpt_format.commands.common import count, read_reporting
 from rustgpt_format.forms import Loaded
 
 NAME = "inspect"

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from rustgpt_format.commands.report import read_reporting, reporting
+from rustgpt_format.commands.common import read_reporting, reporting
 from rustgpt_format.files import save
 from rustgpt_format.forms import form_for_path
 from rustgpt_format.versions import FORMAT_VERSION
