@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from rustgpt_format.errors import CheckpointError
-from rustgpt_format.float32 import describe
+from rustgpt_format.errors import CheckpointError, FieldError
+from rustgpt_format.float32 import check_finite, describe, floats_from_numbers, to_float32
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 
 ARRAY, CACHE, ADAM, F32, USIZE = "array", "cache", "adam", "f32", "usize"
@@ -111,6 +111,25 @@ _MIN_BYTES = {ARRAY: 4, CACHE: 1, ADAM: 3 * 4 + 1 + 2 * 4, F32: 4, USIZE: 1}
 _MIN_LAYER_BYTES = 1 + min(
     sum(_MIN_BYTES[kind] for _, kind in fields) for fields in LAYER_FIELDS.values()
 )
+
+
+def _skeleton(fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    empty = {"v": 1, "dim": [0, 0], "data": []}
+    values = {ARRAY: empty, CACHE: None, F32: 0, USIZE: 0}
+    return {name: _skeleton(ADAM_FIELDS) if kind == ADAM else values[kind] for name, kind in fields}
+
+
+_LAYER_CHARGE = {
+    kind: len(orjson.dumps({kind: _skeleton(fields)})) for kind, fields in LAYER_FIELDS.items()
+}
+"""What a layer counts against Limits.max_header_bytes: its JSON without numbers.
+
+A layer takes 31 bytes or more in bincode but some 2 KB of Python objects once decoded;
+counting it as its JSON keeps the memory a file can claim per byte close to the JSON
+form's, whose text outside the arrays the same limit bounds.
+"""
+_ENTRY_CHARGE = 4
+"""What a vocab entry counts beyond its bytes: JSON's quotes, colon and comma."""
 _RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
 _F32 = struct.Struct("<f")
 
@@ -194,7 +213,7 @@ def looks_like(data: bytes | bytearray | memoryview) -> bool:
 class _Reader:
     """A cursor over the file's bytes; each read checks what remains first."""
 
-    __slots__ = ("data", "elements", "limits", "numbers", "pos")
+    __slots__ = ("charged", "data", "elements", "limits", "numbers", "pos")
 
     def __init__(self, data: bytes, limits: Limits) -> None:
         self.data = data
@@ -202,6 +221,7 @@ class _Reader:
         self.pos = 0
         self.elements = 0  # float32 numbers read so far, against Limits.max_elements
         self.numbers = 0  # bytes of them: the rest of the file is structure
+        self.charged = 0  # what the structure counts beyond its bytes (_LAYER_CHARGE)
 
     def take(self, size: int, path: str, what: str) -> bytes:
         start = self.skip(size, path, what)
@@ -239,8 +259,12 @@ class _Reader:
             )
         return int.from_bytes(self.take(_WIDTH[marker], path, what), "little")
 
-    def count(self, path: str, items: str, item_bytes: int) -> int:
-        """A length prefix, refused when its items cannot fit in the structure budget."""
+    def count(self, path: str, items: str, item_bytes: int, charge: int) -> int:
+        """A length prefix, refused unless its items fit in the file and the budget.
+
+        Each item takes at least ``item_bytes`` bytes and counts ``charge`` against
+        Limits.max_header_bytes; both are checked before any item is read.
+        """
         number = self.varint(path, f"the number of {items}")
         left = len(self.data) - self.pos
         if number * item_bytes > left:
@@ -250,17 +274,17 @@ class _Reader:
                 f"found a length of {number} (truncated or damaged file)",
                 path=path,
             )
-        self.budget(path, number * item_bytes)
+        self.budget(path, number * charge)
         return number
 
     def budget(self, path: str, coming: int = 0) -> None:
         """Structure (all but float32 data) stays within Limits.max_header_bytes."""
-        used = self.pos - self.numbers + coming
+        used = self.pos - self.numbers + self.charged + coming
         if used > self.limits.max_header_bytes:
             raise CheckpointError(
-                f"expected at most {self.limits.max_header_bytes} bytes outside the float32 "
-                f"data of the arrays (Limits.max_header_bytes), found at least {used} by here"
-                f"{_RAISE}",
+                f"expected at most {self.limits.max_header_bytes} bytes of structure outside "
+                f"the float32 data (Limits.max_header_bytes; a layer counts as its JSON "
+                f"keys), found at least {used} by here{_RAISE}",
                 path=path,
             )
 
@@ -290,36 +314,41 @@ class _Reader:
 
     def vocab(self) -> dict[str, Any]:
         encode: dict[str, int] = {}
-        for entry in range(self.count("vocab.encode", "entries", 2)):
+        for entry in range(self.count("vocab.encode", "entries", 2, 2 + _ENTRY_CHARGE)):
             word = self.string("vocab.encode", f"the word of entry {entry}")
             where = map_key("vocab.encode", word)
             token_id = self.varint(where, "a token id")
             if word in encode:
                 raise _twice(where, "word", "vocab.encode")
             encode[word] = token_id
+        self.charged += _ENTRY_CHARGE * len(encode)
         self.budget("vocab.encode")
         decode: dict[str, str] = {}
-        for entry in range(self.count("vocab.decode", "entries", 2)):
+        for entry in range(self.count("vocab.decode", "entries", 2, 2 + _ENTRY_CHARGE)):
             key = str(self.varint("vocab.decode", f"the token id of entry {entry}"))
             where = map_key("vocab.decode", key)
             if key in decode:
                 raise _twice(where, "token id", "vocab.decode")
             decode[key] = self.string(where, "a word")
+        self.charged += _ENTRY_CHARGE * len(decode)
         self.budget("vocab.decode")
         words = [
             self.string(f"vocab.words[{index}]", "a word")
-            for index in range(self.count("vocab.words", "words", 1))
+            for index in range(self.count("vocab.words", "words", 1, 1 + _ENTRY_CHARGE))
         ]
+        self.charged += _ENTRY_CHARGE * len(words)
         self.budget("vocab.words")
         return {"encode": encode, "decode": decode, "words": words}
 
     def network(self) -> list[dict[str, Any]]:
         network = []
-        for index in range(self.count("network", "layers", _MIN_LAYER_BYTES)):
+        layers = self.count("network", "layers", _MIN_LAYER_BYTES, min(_LAYER_CHARGE.values()))
+        for index in range(layers):
             where = f"network[{index}]"
             kind = self.variant(where)
-            network.append({kind: self.fields(f"{where}.{kind}", LAYER_FIELDS[kind])})
+            self.charged += _LAYER_CHARGE[kind]
             self.budget(where)
+            network.append({kind: self.fields(f"{where}.{kind}", LAYER_FIELDS[kind])})
         return network
 
     def variant(self, path: str) -> str:
@@ -336,7 +365,7 @@ class _Reader:
 
     def value(self, path: str, kind: str) -> Any:
         if kind == ARRAY:
-            return self.array(path)
+            return self.array(path, finite=True)
         if kind == CACHE:
             tag = self.take(1, path, "an Option tag")[0]
             if tag > 1:
@@ -344,14 +373,19 @@ class _Reader:
                     f"expected an Option tag, 0 (no cache) or 1 (a cached array), found {tag}",
                     path=path,
                 )
-            return self.array(path) if tag else None
+            return self.array(path, finite=False) if tag else None
         if kind == ADAM:
             return self.fields(path, ADAM_FIELDS)
         if kind == F32:
             return _F32.unpack(self.take(4, path, "a float32"))[0]
         return self.varint(path, "an unsigned integer (usize)")
 
-    def array(self, path: str) -> dict[str, Any]:
+    def array(self, path: str, *, finite: bool) -> dict[str, Any]:
+        """An ``Array2<f32>``; a parameter or moment (``finite``) must hold finite numbers.
+
+        The JSON reader hands the validator arrays it found finite, and so does this one;
+        a forward cache is not looked into, as the JSON reader drops it unread.
+        """
         version = self.take(1, f"{path}.v", "ndarray's array version")[0]
         if version != ARRAY_VERSION:
             raise CheckpointError(
@@ -377,6 +411,13 @@ class _Reader:
         self.elements += size
         self.numbers += 4 * size
         values = np.frombuffer(self.data, dtype="<f4", count=size, offset=start)
+        if finite:
+            try:
+                check_finite(values)
+            except FieldError as error:
+                raise CheckpointError(
+                    error.message, path=f"{path}.data[{error.parts[0]}]"
+                ) from None
         return {"v": version, "dim": [rows, cols], "data": values.astype(np.float32)}
 
 
@@ -395,8 +436,11 @@ def encode(document: Mapping[str, Any]) -> bytes:
     """The bincode bytes RustGPT's ``LLM::save("x.bin")`` writes for a version-0 document.
 
     ``document`` has the shape :func:`decode` returns (``data`` may be a float32 ndarray
-    of any shape or a list; caches ``None`` or an array). Maps are written in the order
-    the dicts give (RustGPT writes its HashMaps in a random order).
+    of any shape or a list; caches ``None`` or an array). Numbers given as Python floats
+    (lists, scalars) are read as the JSON reader reads them, each as its float32, so the
+    document that :func:`rustgpt_format.codec.parse` makes of RustGPT's JSON is written
+    as RustGPT's bincode of the same model. Maps are written in the order the dicts give
+    (RustGPT writes its HashMaps in a random order).
 
     >>> encode(_EXAMPLE)[:9]
     b'\\x02\\x02hi\\x00\\x04</s'
@@ -461,13 +505,18 @@ def _write_array(out: list[bytes], array: object, path: str) -> None:
     for number in dim:
         _usize(number, f"{path}.dim")
     rows, cols = int(dim[0]), int(dim[1])
-    values = np.asarray(_item(array, "data", path, object))
-    numbers = values.astype("<f4")
-    if values.dtype != np.float32 and not np.array_equal(numbers, values):
+    data = _item(array, "data", path, object)
+    if isinstance(data, list):
+        try:  # as the JSON reader reads them: each to its float32, finite
+            data = floats_from_numbers(data)
+        except FieldError as error:
+            raise CheckpointError(error.message, path=f"{path}.data[{error.parts[0]}]") from None
+    if not (isinstance(data, np.ndarray) and data.dtype == np.float32):
         raise CheckpointError(
-            "expected float32 numbers, found values that float32 cannot hold exactly",
+            f"expected a float32 ndarray or a list of numbers, found {describe(data)}",
             path=f"{path}.data",
         )
+    numbers = data.astype("<f4", order="C", copy=False)
     if numbers.size != rows * cols:
         raise CheckpointError(
             f"expected {rows * cols} numbers (dim [{rows}, {cols}]), found {numbers.size}",
@@ -519,11 +568,13 @@ def _token_id(key: object, path: str) -> int:
 
 
 def _f32(value: object, path: str) -> bytes:
-    if isinstance(value, (float, int, np.floating)) and not isinstance(value, bool):
-        single = np.float32(value)
-        if single == value or (single != single and value != value):
-            return _F32.pack(single)
-    raise CheckpointError(f"expected a float32, found {describe(value)}", path=path)
+    """A scalar as the JSON reader reads a number: its float32 (``0.9`` is float32 0.9)."""
+    if not isinstance(value, (float, int, np.floating)) or isinstance(value, bool):
+        raise CheckpointError(f"expected a float32, found {describe(value)}", path=path)
+    try:
+        return _F32.pack(to_float32(float(value)))
+    except FieldError as error:
+        raise CheckpointError(error.message, path=path) from None
 
 
 def _string(text: object, path: str) -> bytes:
