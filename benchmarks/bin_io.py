@@ -1,0 +1,189 @@
+"""RustGPT's bincode ``.bin`` form against the JSON and safetensors forms, side by side.
+
+    python benchmarks/bin_io.py [--repeat 7]
+
+One RustGPT-default-size checkpoint (``random_checkpoint()``: d = 128, h = 256,
+L = 80, three blocks, V = 400, with its Adam states) is written in each form. A load
+reads the file and gives a validated ``Checkpoint``: for ``.bin``, read + ``decode`` +
+the version-0 migration + validation; for the others ``rustgpt_format.load``. A save
+writes the file atomically (temporary file, fsync, rename): for ``.bin``, the dialect
+writer's version-0 document + ``encode`` + the same atomic write ``rustgpt_format.save``
+uses; for the others ``rustgpt_format.save``. Times are the best of ``--repeat`` runs;
+each form's figures are also given per MB of its own file, and as ratios against the
+JSON form (format 1.0 and RustGPT's own JSON) and the safetensors form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import tempfile
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import rustgpt_format as rf
+from rustgpt_format.bincode import decode, encode
+from rustgpt_format.examples import random_checkpoint
+from rustgpt_format.migrations import migrated_checkpoint
+
+try:
+    from rustgpt_format.files import write_atomically
+except ImportError:  # the package's file module moved: the same steps by hand
+
+    def write_atomically(path: Path, data: Any) -> None:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with temporary.open("wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_memory(action: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def rustgpt_document(checkpoint: rf.Checkpoint) -> dict[str, Any]:
+    """The version-0 document the dialect writer builds (``dialect.to_rustgpt``'s dict).
+
+    ``to_rustgpt`` returns the JSON bytes, so this builds the same dict the same way
+    (caches ``None``, layers tagged, the vocab's three parts); the dialect writer is to
+    hand it out itself.
+    """
+    from rustgpt_format.dialect import CACHES, RUST_FIELDS
+
+    def array(values: np.ndarray) -> dict[str, Any]:
+        return {"v": 1, "dim": list(values.shape), "data": values.reshape(-1)}
+
+    network = []
+    for layer in checkpoint.network:
+        body: dict[str, Any] = {}
+        for key in RUST_FIELDS[layer.type]:
+            value = None if key in CACHES[layer.type] else getattr(layer, key)
+            if isinstance(value, np.ndarray):
+                value = array(value)
+            elif isinstance(value, rf.AdamState):
+                state = value
+                value = {name: getattr(state, name) for name in ("beta1", "beta2", "epsilon")}
+                value.update(timestep=state.timestep, m=array(state.m), v=array(state.v))
+            body[key] = value
+        network.append({layer.type: body})
+    words = list(checkpoint.vocab.words)
+    vocab = {
+        "encode": {word: position for position, word in enumerate(words)},
+        "decode": {str(position): word for position, word in enumerate(words)},
+        "words": words,
+    }
+    return {"vocab": vocab, "network": network}
+
+
+def load_bin(path: Path) -> rf.Checkpoint:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        checkpoint, _ = migrated_checkpoint(decode(path.read_bytes()), origin=str(path))
+    return checkpoint
+
+
+def load_quietly(path: Path) -> rf.Checkpoint:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        return rf.load(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    checkpoint = random_checkpoint()
+    folder = Path(tempfile.mkdtemp())
+    paths = {
+        ".bin": folder / "checkpoint.bin",
+        "json": folder / "checkpoint.json",
+        "rustgpt json": folder / "rustgpt.json",
+        "safetensors": folder / "checkpoint.safetensors",
+    }
+    saves: dict[str, Callable[[], object]] = {
+        ".bin": lambda: write_atomically(paths[".bin"], encode(rustgpt_document(checkpoint))),
+        "json": lambda: rf.save(checkpoint, paths["json"]),
+        "rustgpt json": lambda: rf.save(checkpoint, paths["rustgpt json"], dialect="rustgpt"),
+        "safetensors": lambda: rf.save(checkpoint, paths["safetensors"]),
+    }
+    for save in saves.values():
+        save()
+    loads: dict[str, Callable[[], rf.Checkpoint]] = {
+        ".bin": lambda: load_bin(paths[".bin"]),
+        **{
+            name: (lambda p=path: load_quietly(p)) for name, path in paths.items() if name != ".bin"
+        },
+    }
+    for name, load in loads.items():
+        assert load() == checkpoint, name
+    sizes = {name: path.stat().st_size for name, path in paths.items()}
+    floats = sum(a.size for layer in checkpoint.network for a in layer.parameters().values()) + sum(
+        s.m.size + s.v.size
+        for layer in checkpoint.network
+        for s in layer.optimizers().values()
+        if s is not None
+    )
+    print(f"checkpoint: {floats:,} float32 numbers ({4 * floats / 1e6:.2f} MB of them)")
+
+    load_times = {name: best_of(args.repeat, load) for name, load in loads.items()}
+    save_times = {name: best_of(args.repeat, save) for name, save in saves.items()}
+    data = paths[".bin"].read_bytes()
+    decode_time = best_of(args.repeat, lambda: decode(data))
+    encode_time = best_of(args.repeat, lambda: encode(rustgpt_document(checkpoint)))
+
+    print(f"{'form':14}{'size':>10}{'load':>10}{'MB/s':>8}{'save':>10}{'MB/s':>8}")
+    for name in paths:
+        mb = sizes[name] / 1e6
+        print(
+            f"{name:14}{mb:7.2f} MB{load_times[name] * 1e3:7.1f} ms{mb / load_times[name]:8.0f}"
+            f"{save_times[name] * 1e3:7.1f} ms{mb / save_times[name]:8.0f}"
+        )
+    print("\n.bin against the other forms (time of .bin / time of the other):")
+    for name in ("json", "rustgpt json", "safetensors"):
+        print(
+            f"  {name:14} load {load_times['.bin'] / load_times[name]:5.2f}x   "
+            f"save {save_times['.bin'] / save_times[name]:5.2f}x   "
+            f"size {sizes['.bin'] / sizes[name]:5.2f}x"
+        )
+    print(
+        f"\n.bin load {load_times['.bin'] * 1e3:.1f} ms, of which decode alone "
+        f"{decode_time * 1e3:.1f} ms; .bin save {save_times['.bin'] * 1e3:.1f} ms, of which "
+        f"dialect dict + encode {encode_time * 1e3:.1f} ms (the rest: the atomic write)"
+    )
+    peak = peak_memory(loads[".bin"])
+    safetensors_peak = peak_memory(loads["safetensors"])
+    print(
+        f"peak memory during a .bin load: {peak / 1e6:.1f} MB = {peak / sizes['.bin']:.2f}x "
+        f"the file; safetensors: {safetensors_peak / 1e6:.1f} MB = "
+        f"{safetensors_peak / sizes['safetensors']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
