@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from typing import TextIO
 
-from rustgpt_format import CheckpointError
+from rustgpt_format import FORMAT_VERSION, CheckpointError
 from rustgpt_format.command_line import command_parser, parse
 from rustgpt_model.commands import chat, demo, evaluate, generate, train
 from rustgpt_model.commands.common import CommandError
@@ -22,7 +23,8 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
     ``stdin`` is read by ``chat`` (``sys.stdin`` when None).
     """
     description = "Train and run RustGPT models (NumPy)."
-    args = parse(command_parser("rustgpt", description, COMMANDS), argv, stderr)
+    parser = command_parser("rustgpt", description, COMMANDS, version=version())
+    args = parse(parser, argv, stderr, stdout)
     if isinstance(args, int):
         return args
     try:
@@ -35,6 +37,19 @@ def run(argv: list[str], stdout: TextIO, stderr: TextIO, stdin: TextIO | None = 
     except KeyboardInterrupt:
         stderr.write("rustgpt: interrupted (the last saved checkpoint is unchanged)\n")
         return 130
+
+
+def version() -> str:
+    """What ``rustgpt --version`` prints: the package's version and the format it writes.
+
+    >>> version().startswith("rustgpt ")
+    True
+    """
+    try:
+        installed = metadata.version("rustgpt-format")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        installed = "(not installed)"
+    return f"rustgpt {installed} (rustgpt-checkpoint format {FORMAT_VERSION})"
 
 
 def main() -> None:

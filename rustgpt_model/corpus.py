@@ -14,6 +14,10 @@ CHAT = "chat.json"
 """The embedded ``User: … Assistant: … </s>`` dialogues."""
 
 
+EMBEDDED = {"pretraining": PRETRAINING, "chat": CHAT}
+"""The embedded corpora by name, and their files in the package's ``data`` folder."""
+
+
 class CorpusError(ValueError):
     """A corpus file that cannot be read as a JSON list of strings."""
 
@@ -55,10 +59,19 @@ def load_corpus(path: str | Path) -> list[str]:
 
 
 def default_corpus(name: str) -> list[str]:
-    """An embedded corpus: :data:`PRETRAINING` or :data:`CHAT`.
+    """An embedded corpus: ``"pretraining"`` or ``"chat"`` (or :data:`PRETRAINING`, :data:`CHAT`).
 
-    >>> len(default_corpus(PRETRAINING)), len(default_corpus(CHAT))
+    >>> len(default_corpus("pretraining")), len(default_corpus("chat"))
     (25, 50)
+    >>> default_corpus("poems")
+    Traceback (most recent call last):
+    ...
+    rustgpt_model.corpus.CorpusError: no embedded corpus 'poems': expected 'pretraining' or 'chat'
     """
-    data = resources.files("rustgpt_model").joinpath("data", name).read_bytes()
-    return parse_corpus(data, name)
+    file = EMBEDDED.get(name, name if name in EMBEDDED.values() else None)
+    if file is None:
+        raise CorpusError(
+            f"no embedded corpus {name!r}: expected {' or '.join(map(repr, EMBEDDED))}"
+        )
+    data = resources.files("rustgpt_model").joinpath("data", file).read_bytes()
+    return parse_corpus(data, file)

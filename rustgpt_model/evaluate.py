@@ -13,7 +13,7 @@ from rustgpt_model import network
 from rustgpt_model.generate import generate
 from rustgpt_model.loss import cross_entropy
 from rustgpt_model.threads import single_blas_thread
-from rustgpt_model.tokenizer import encode
+from rustgpt_model.tokenizer import count_unknown, encode
 
 ANSWER_MARK = "Assistant:"
 """Where the prompt of a dialogue ends and the expected answer begins."""
@@ -21,12 +21,24 @@ ANSWER_MARK = "Assistant:"
 
 @dataclass(frozen=True)
 class Perplexity:
-    """Mean next-token loss over every predicted position of a corpus, and exp of it."""
+    """Mean next-token loss over every predicted position of a corpus, and exp of it.
+
+    ``tokens`` counts the predicted positions; ``text_tokens`` all the tokens of the
+    texts, of which ``unknown_tokens`` are missing from the vocabulary (and skipped,
+    as RustGPT does, so they count in neither the loss nor ``tokens``).
+    """
 
     loss: float
     perplexity: float
     sequences: int
     tokens: int
+    unknown_tokens: int
+    text_tokens: int
+
+    @property
+    def unknown_share(self) -> float:
+        """The fraction of the texts' tokens the vocabulary lacks (0 for no tokens)."""
+        return self.unknown_tokens / self.text_tokens if self.text_tokens else 0.0
 
 
 @dataclass(frozen=True)
@@ -53,8 +65,11 @@ def perplexity(checkpoint: Checkpoint, texts: Sequence[str]) -> Perplexity:
     2
     """
     longest = checkpoint.config.max_seq_len + 1
-    total, sequences, tokens = 0.0, 0, 0
+    total, sequences, tokens, unknown, seen = 0.0, 0, 0, 0, 0
     for text in texts:
+        missing, all_tokens = count_unknown(checkpoint.vocab, text)
+        unknown += missing
+        seen += all_tokens
         ids = np.array(encode(checkpoint.vocab, text)[:longest], np.intp)
         if len(ids) < 2:
             continue
@@ -65,7 +80,7 @@ def perplexity(checkpoint: Checkpoint, texts: Sequence[str]) -> Perplexity:
         sequences += 1
         tokens += len(ids) - 1
     loss = total / tokens if tokens else 0.0
-    return Perplexity(loss, math.exp(loss), sequences, tokens)
+    return Perplexity(loss, math.exp(loss), sequences, tokens, unknown, seen)
 
 
 def split_dialogue(text: str) -> tuple[str, str]:

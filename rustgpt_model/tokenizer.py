@@ -47,6 +47,16 @@ def encode(vocab: Vocab, text: str) -> list[int]:
     return [token_id for token_id in ids if token_id is not None]
 
 
+def count_unknown(vocab: Vocab, text: str) -> tuple[int, int]:
+    """How many tokens of ``text`` the vocabulary lacks (and :func:`encode` skips), of how many.
+
+    >>> count_unknown(Vocab(words=("!", "</s>", "hello")), "hello there! </s>")
+    (1, 4)
+    """
+    tokens = split_tokens(text)
+    return sum(vocab.encode(token) is None for token in tokens), len(tokens)
+
+
 def decode(vocab: Vocab, token_ids: Iterable[int]) -> str:
     """The words of ``token_ids`` joined by single spaces (RustGPT's output form).
 

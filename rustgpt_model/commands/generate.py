@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from rustgpt_model.commands.common import add_sampling_options, load_model, sampling
+from rustgpt_model.commands.common import add_sampling_options, answer, load_model
 
 NAME = "generate"
 HELP = "print the model's continuation of a prompt"
@@ -20,5 +20,5 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     llm = load_model(args.model)
-    stdout.write(llm.predict(args.prompt, **sampling(args)) + "\n")  # type: ignore[arg-type]
+    stdout.write(answer(llm, args.prompt, args) + "\n")
     return 0
