@@ -8,42 +8,31 @@ reads the file and gives a validated ``Checkpoint``: for ``.bin``, read + ``deco
 the version-0 migration + validation; for the others ``rustgpt_format.load``. A save
 writes the file atomically (temporary file, fsync, rename): for ``.bin``, the dialect
 writer's version-0 document + ``encode`` + the same atomic write ``rustgpt_format.save``
-uses; for the others ``rustgpt_format.save``. Times are the best of ``--repeat`` runs;
-each form's figures are also given per MB of its own file, and as ratios against the
-JSON form (format 1.0 and RustGPT's own JSON) and the safetensors form.
+uses; for the others ``rustgpt_format.save`` (until the registry of forms reads and
+writes ``.bin`` itself, these are the steps it will take). Times are the best of
+``--repeat`` runs; each form's figures are also given per MB of its own file, and as
+ratios against the JSON form (format 1.0 and RustGPT's own JSON) and the safetensors
+form.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import os
 import tempfile
 import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 import rustgpt_format as rf
+from rustgpt_format.atomic import write_atomically
 from rustgpt_format.bincode import decode, encode
+from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.examples import random_checkpoint
 from rustgpt_format.migrations import migrated_checkpoint
-
-try:
-    from rustgpt_format.files import write_atomically
-except ImportError:  # the package's file module moved: the same steps by hand
-
-    def write_atomically(path: Path, data: Any) -> None:
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with temporary.open("wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
 
 
 def best_of(repeat: int, action: Callable[[], object]) -> float:
@@ -64,40 +53,6 @@ def peak_memory(action: Callable[[], object]) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-
-
-def rustgpt_document(checkpoint: rf.Checkpoint) -> dict[str, Any]:
-    """The version-0 document the dialect writer builds (``dialect.to_rustgpt``'s dict).
-
-    ``to_rustgpt`` returns the JSON bytes, so this builds the same dict the same way
-    (caches ``None``, layers tagged, the vocab's three parts); the dialect writer is to
-    hand it out itself.
-    """
-    from rustgpt_format.dialect import CACHES, RUST_FIELDS
-
-    def array(values: np.ndarray) -> dict[str, Any]:
-        return {"v": 1, "dim": list(values.shape), "data": values.reshape(-1)}
-
-    network = []
-    for layer in checkpoint.network:
-        body: dict[str, Any] = {}
-        for key in RUST_FIELDS[layer.type]:
-            value = None if key in CACHES[layer.type] else getattr(layer, key)
-            if isinstance(value, np.ndarray):
-                value = array(value)
-            elif isinstance(value, rf.AdamState):
-                state = value
-                value = {name: getattr(state, name) for name in ("beta1", "beta2", "epsilon")}
-                value.update(timestep=state.timestep, m=array(state.m), v=array(state.v))
-            body[key] = value
-        network.append({layer.type: body})
-    words = list(checkpoint.vocab.words)
-    vocab = {
-        "encode": {word: position for position, word in enumerate(words)},
-        "decode": {str(position): word for position, word in enumerate(words)},
-        "words": words,
-    }
-    return {"vocab": vocab, "network": network}
 
 
 def load_bin(path: Path) -> rf.Checkpoint:
@@ -135,11 +90,9 @@ def main() -> None:
     for save in saves.values():
         save()
     loads: dict[str, Callable[[], rf.Checkpoint]] = {
-        ".bin": lambda: load_bin(paths[".bin"]),
-        **{
-            name: (lambda p=path: load_quietly(p)) for name, path in paths.items() if name != ".bin"
-        },
+        name: partial(load_quietly, path) for name, path in paths.items()
     }
+    loads[".bin"] = partial(load_bin, paths[".bin"])
     for name, load in loads.items():
         assert load() == checkpoint, name
     sizes = {name: path.stat().st_size for name, path in paths.items()}

@@ -436,11 +436,12 @@ def encode(document: Mapping[str, Any]) -> bytes:
     """The bincode bytes RustGPT's ``LLM::save("x.bin")`` writes for a version-0 document.
 
     ``document`` has the shape :func:`decode` returns (``data`` may be a float32 ndarray
-    of any shape or a list; caches ``None`` or an array). Numbers given as Python floats
-    (lists, scalars) are read as the JSON reader reads them, each as its float32, so the
-    document that :func:`rustgpt_format.codec.parse` makes of RustGPT's JSON is written
-    as RustGPT's bincode of the same model. Maps are written in the order the dicts give
-    (RustGPT writes its HashMaps in a random order).
+    of any shape or a list; caches ``None`` or an array), or is the dialect writer's
+    ``rustgpt_document(checkpoint)`` (numpy scalars, ``orjson.Fragment`` numbers).
+    Numbers given as Python floats or JSON fragments are read as the JSON reader reads
+    them, each as its float32, so the document that :func:`rustgpt_format.codec.parse`
+    makes of RustGPT's JSON is written as RustGPT's bincode of the same model. Maps are
+    written in the order the dicts give (RustGPT writes its HashMaps in a random order).
 
     >>> encode(_EXAMPLE)[:9]
     b'\\x02\\x02hi\\x00\\x04</s'
@@ -506,6 +507,8 @@ def _write_array(out: list[bytes], array: object, path: str) -> None:
         _usize(number, f"{path}.dim")
     rows, cols = int(dim[0]), int(dim[1])
     data = _item(array, "data", path, object)
+    if isinstance(data, orjson.Fragment):
+        data = _unfragment(data)
     if isinstance(data, list):
         try:  # as the JSON reader reads them: each to its float32, finite
             data = floats_from_numbers(data)
@@ -569,12 +572,27 @@ def _token_id(key: object, path: str) -> int:
 
 def _f32(value: object, path: str) -> bytes:
     """A scalar as the JSON reader reads a number: its float32 (``0.9`` is float32 0.9)."""
+    if isinstance(value, orjson.Fragment):
+        value = _unfragment(value)
     if not isinstance(value, (float, int, np.floating)) or isinstance(value, bool):
         raise CheckpointError(f"expected a float32, found {describe(value)}", path=path)
     try:
         return _F32.pack(to_float32(float(value)))
     except FieldError as error:
         raise CheckpointError(error.message, path=path) from None
+
+
+def _unfragment(fragment: orjson.Fragment) -> Any:
+    """The numbers of a JSON fragment, as the JSON reader reads them.
+
+    The dialect writer's document holds the float32 pair whose shortest text
+    double-rounds (contract §2) as a fragment of longer text; read back through
+    float64, that text gives the exact float32.
+    """
+    try:
+        return orjson.loads(orjson.dumps(fragment))
+    except orjson.JSONDecodeError as error:
+        raise CheckpointError(f"expected JSON numbers in a fragment, found {error}") from None
 
 
 def _string(text: object, path: str) -> bytes:

@@ -8,8 +8,10 @@ taking the ``oracle`` fixture run it.
 
 from __future__ import annotations
 
+import gzip
 import random
 import struct
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -18,15 +20,15 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from rustgpt_format.binary import encode_binary
 
+import rustgpt_format as rf
 from rustgpt_format import CheckpointError, Limits
-from rustgpt_format.bincode import LAYER_FIELDS, decode, encode, looks_like
+from rustgpt_format.bincode import ADAM, ARRAY, CACHE, LAYER_FIELDS, decode, encode, looks_like
 from rustgpt_format.codec import encode as encode_json
 from rustgpt_format.codec import parse
-from rustgpt_format.compression import compress
-from rustgpt_format.dialect import RUST_FIELDS, to_rustgpt
+from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
+from rustgpt_format.float32 import wire_numbers, wire_scalar
 from rustgpt_format.migrations import migrated_checkpoint
 from tests.oracle import Oracle, oracle  # noqa: F401
 
@@ -187,9 +189,14 @@ def test_a_non_canonical_varint_is_read_as_bincode_reads_it() -> None:
     assert len(decode(data)["network"]) == 1
 
 
-def test_field_tables_follow_the_json_dialect() -> None:
-    fields = {kind: tuple(name for name, _ in table) for kind, table in LAYER_FIELDS.items()}
-    assert fields == RUST_FIELDS
+@pytest.mark.parametrize("kind", list(LAYER_FIELDS))
+def test_field_tables_follow_the_layer_classes(kind: str) -> None:
+    layer = getattr(rf, kind)
+    table = LAYER_FIELDS[kind]
+    assert tuple(name for name, _ in table) == tuple(layer.RUST_FIELDS)
+    assert {name for name, field in table if field == ARRAY} == set(layer.SHAPES)
+    assert {name for name, field in table if field == CACHE} == set(layer.CACHES)
+    assert {name for name, field in table if field == ADAM} == set(layer.OPTIMIZERS)
 
 
 # --- round trips ----------------------------------------------------------------------
@@ -227,13 +234,26 @@ def test_numbers_are_read_as_the_json_reader_reads_them() -> None:
     assert data == VOCAB + _varint(1) + _varint(3) + norm + _adam(1, 2)
 
 
+def test_json_fragments_of_the_dialect_writer_are_written_as_their_float32() -> None:
+    odd = np.array([0x15AE43FD, 0x95AE43FD], dtype=np.uint32).view(np.float32)
+    document = _small_document()
+    norm = document["network"][0]["LayerNorm"]
+    norm["gamma"]["data"] = wire_numbers(odd)
+    norm["epsilon"] = wire_scalar(float(odd[1]))
+    assert isinstance(norm["gamma"]["data"], orjson.Fragment)
+    decoded = decode(encode(document))["network"][0]["LayerNorm"]
+    assert decoded["gamma"]["data"].view(np.uint32).tolist() == [0x15AE43FD, 0x95AE43FD]
+    assert np.float32(decoded["epsilon"]).view(np.uint32) == 0x95AE43FD
+
+
 def test_decode_feeds_the_migration() -> None:
     with pytest.warns(Warning, match="migrated from format version 0 -> 1.0"):
         checkpoint, done = migrated_checkpoint(decode(TRAINED))
     assert done.source == "0"
     assert checkpoint.config.vocab_size == 3
     attention = checkpoint.network[1]
-    assert attention.optimizer_w_q is not None and attention.optimizer_w_q.timestep == 85
+    assert isinstance(attention, rf.SelfAttention) and attention.optimizer_w_q is not None
+    assert attention.optimizer_w_q.timestep == 85
 
 
 def test_migrated_from_bin_equals_migrated_from_json() -> None:
@@ -601,9 +621,27 @@ def test_a_bin_whose_first_byte_looks_like_another_form_is_told_as_a_bin(count: 
     assert looks_like(_bin_with_words(count))
 
 
+def test_a_bin_whose_ninth_byte_is_a_brace_is_told_as_a_bin() -> None:
+    # 300 words, "w123" first: fb 2c 01 | 04 "w123" | 7b (its id, 123 = "{"): the bytes
+    # a safetensors file starts with (a length, then "{"). RustGPT reads it as its own.
+    document = parse(to_rustgpt(random_checkpoint(
+        vocab_size=300, embedding_dim=2, hidden_dim=256, max_seq_len=2, middle=()
+    )))  # fmt: skip
+    first = {"w123": 123}
+    document["vocab"]["encode"] = first | document["vocab"]["encode"]
+    data = encode(document)
+    assert data[8:9] == b"{" and looks_like(data)
+
+
 def test_real_bins_are_told_as_bins() -> None:
     assert looks_like(TINY) and looks_like(TRAINED)
     assert looks_like(TRAINED[: len(TRAINED) // 4])  # a prefix holding the vocab suffices
+
+
+def _safetensors(checkpoint: rf.Checkpoint) -> bytes:
+    path = Path(tempfile.mkdtemp()) / "checkpoint.safetensors"
+    rf.save(checkpoint, path)
+    return path.read_bytes()
 
 
 def _other_forms() -> dict[str, bytes]:
@@ -621,9 +659,9 @@ def _other_forms() -> dict[str, bytes]:
     }
     return {
         **texts,
-        **{f"{name}.gz": compress(text) for name, text in texts.items()},
-        "safetensors": encode_binary(checkpoint),
-        "safetensors-default-size": encode_binary(random_checkpoint()),
+        **{f"{name}.gz": gzip.compress(text, mtime=0) for name, text in texts.items()},
+        "safetensors": _safetensors(checkpoint),
+        "safetensors-default-size": _safetensors(random_checkpoint()),
         "empty": b"",
         "bin-without-layers": VOCAB + b"\x00",
     }
@@ -683,8 +721,11 @@ def test_rustgpt_bin_decodes_to_what_its_json_parses_to(
 def test_encode_gives_rustgpts_bytes(
     rustgpt_files: dict[str, tuple[Path, Path]], name: str
 ) -> None:
-    data = rustgpt_files[name][0].read_bytes()
+    binary, text = rustgpt_files[name]
+    data = binary.read_bytes()
     assert encode(decode(data)) == data
+    # and of what the JSON of the same model parses to, once the maps are in one order
+    assert encode(_in_id_order(parse(text.read_bytes()))) == encode(_in_id_order(decode(data)))
 
 
 @pytest.mark.parametrize("name", ["default", "trained"])
