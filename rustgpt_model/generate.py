@@ -31,11 +31,12 @@ def generate(
 ) -> list[int]:
     """The tokens that continue ``prompt_ids``, up to ``</s>`` (included) or L in all.
 
-    Greedy (RustGPT's argmax) unless ``temperature``, ``top_k`` or ``top_p`` is given;
-    then tokens are sampled from softmax(logits / temperature) (temperature 1 by
-    default) restricted to the ``top_k`` most likely and to the smallest set whose
-    probability reaches ``top_p``, from a generator seeded with ``seed``. A prompt
-    that is empty, or already L tokens long, has no continuation.
+    Greedy (RustGPT's argmax, the last of equal maxima) unless ``temperature``,
+    ``top_k`` or ``top_p`` is given; then tokens are sampled from
+    softmax(logits / temperature) (temperature 1 by default) restricted to the
+    ``top_k`` most likely and to the smallest set whose probability reaches ``top_p``,
+    from a generator seeded with ``seed``. A prompt that is empty, or already L tokens
+    long, has no continuation.
 
     >>> from rustgpt_format.examples import tiny_checkpoint
     >>> len(generate(tiny_checkpoint(), [0])) <= 1  # L = 2: one token at most
@@ -53,12 +54,24 @@ def generate(
         if sampling:
             token = _sample(logits, rng, temperature or 1.0, top_k, top_p)
         else:
-            token = int(np.argmax(logits))
+            token = last_argmax(logits)
         produced.append(token)
         tokens.append(token)
         if token == end:
             break
     return produced
+
+
+def last_argmax(logits: Array) -> int:
+    """The index of the largest logit, the last one among equals (RustGPT's greedy pick).
+
+    RustGPT picks with Rust's ``Iterator::max_by``, which returns the last of several
+    equal maxima, where ``np.argmax`` returns the first.
+
+    >>> last_argmax(np.array([0.5, 2.0, 2.0, 1.0], np.float32))
+    2
+    """
+    return len(logits) - 1 - int(np.argmax(logits[::-1]))
 
 
 def _check_sampling(temperature: float | None, top_k: int | None, top_p: float | None) -> None:

@@ -23,7 +23,7 @@ def test_new_has_rustgpt_defaults() -> None:
         128,
         256,
         80,
-        6,
+        10,  # RustGPT's vocabulary: the 5 words, '</s>', and '<', '/', 's', '>' from it
     )
     assert ckpt.training.seed == 0 and ckpt.training.schedule == []
 

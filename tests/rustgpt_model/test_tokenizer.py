@@ -48,7 +48,8 @@ def test_decode_joins_with_spaces() -> None:
 VOCABULARIES = [
     ([], ["</s>"]),
     (["b a", "a"], ["</s>", "a", "b"]),
-    (["Zebra apple, </s>"], [",", "</s>", "Zebra", "apple"]),  # sorted by code point
+    # sorted by code point; as in RustGPT, a text's </s> also adds '/', '<', '>' and 's'
+    (["Zebra apple, </s>"], [",", "/", "<", "</s>", ">", "Zebra", "apple", "s"]),
 ]
 
 
