@@ -328,8 +328,8 @@ def extreme_checkpoint() -> rf.Checkpoint:
     """A model made here: odd words, extreme floats, and random bit patterns as moments."""
     llm = LLM.new(
         build_vocab(["hello world </s>"]) + ODD_WORDS,
-        embedding_dim=8,
-        hidden_dim=16,
+        embedding_dim=32,
+        hidden_dim=64,
         max_seq_len=80,
         num_blocks=1,
         seed=3,
@@ -383,12 +383,8 @@ def test_rustgpt_saves_extreme_values_as_documented(
     assert maps_in_id_order(theirs) == as_rustgpt_spells(written)  # ...and only that
     # RustGPT wrote back our float32s, and our reader reads its spellings to them
     again = ours.with_suffix(".resaved.json")
-    assert (
-        compare_every_float(load(ours), reference(again)) > 4_000
-    )  # every number of the file but its caches
-    assert (
-        compare_every_float(load(again), reference(again)) > 4_000
-    )  # every number of the file but its caches
+    assert compare_every_float(load(ours), reference(again)) > 30_000  # all but caches
+    assert compare_every_float(load(again), reference(again)) > 30_000
 
 
 ODD_PRETTY = pytest.mark.xfail(
@@ -413,12 +409,8 @@ def test_rustgpt_saves_0x15ae43fd_by_its_shortest_text(
     assert written.count(ODD_LONG) == 2 and theirs.count(ODD_SHORT) == 2
     assert maps_in_id_order(theirs) == as_rustgpt_spells(written)
     again = ours.with_suffix(".resaved.json")
-    assert (
-        compare_every_float(load(ours), reference(again)) > 4_000
-    )  # every number of the file but its caches
-    assert (
-        compare_every_float(load(again), reference(again)) > 4_000
-    )  # every number of the file but its caches
+    assert compare_every_float(load(ours), reference(again)) > 30_000  # all but caches
+    assert compare_every_float(load(again), reference(again)) > 30_000
 
 
 def test_rustgpt_reads_its_shortest_text_of_0x15ae43fd_right(
