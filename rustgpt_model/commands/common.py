@@ -46,6 +46,12 @@ def check_target(path: Path, option: str) -> None:
 
     Writing is tried for real (a temporary file in the folder, removed at once), so a
     read-only file system or a folder of another user is caught too.
+
+    >>> try:
+    ...     check_target(Path("/no/such/folder/model.json"), "--out")
+    ... except CommandError as error:
+    ...     print(error)
+    --out /no/such/folder/model.json: the folder /no/such/folder does not exist
     """
     folder = path.parent
     if path.is_dir():
@@ -120,6 +126,16 @@ def answer(llm: LLM, prompt: str, args: argparse.Namespace) -> str:
     A prompt of ``max_seq_len`` tokens or more leaves no room for a single new token,
     and a prompt with no word of the vocabulary gives the model nothing to start from:
     both would print an empty answer that looks like the model's.
+
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> llm = LLM.from_checkpoint(tiny_checkpoint())  # L = 2
+    >>> greedy = argparse.Namespace(temperature=None, top_k=None, top_p=None, seed=None)
+    >>> try:
+    ...     answer(llm, "w0 w1 w0", greedy)
+    ... except CommandError as error:
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    the prompt is 3 tokens long, and the model reads at most max_seq_len = 2 tokens:
+    no room to answer (use at most 1)
     """
     tokens = split_tokens(prompt)
     known = llm.tokenize(prompt)

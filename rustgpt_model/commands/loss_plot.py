@@ -18,6 +18,16 @@ def loss_figure(state: TrainingState) -> Figure:
     Phases are drawn apart so no line joins the last epoch of one phase to the first of
     the next (a jump in learning rate and corpus, not a step of training); the legend
     sits outside the axes, where it cannot hide the curve.
+
+    >>> from rustgpt_format import TrainingPhase, TrainingState
+    >>> phases = [TrainingPhase(name=name, epochs=2, learning_rate=0.1, corpus_sha256="0" * 64)
+    ...           for name in ("pretraining", "instruction_tuning")]
+    >>> state = TrainingState(schedule=phases, epochs_completed=3, steps_completed=3,
+    ...                       loss_history=[3.0, 2.0, 1.5])
+    >>> lines = loss_figure(state).axes[0].lines
+    >>> [(line.get_label(), [int(x) for x in line.get_xdata()]) for line in lines
+    ...  if not line.get_label().startswith("_")]
+    [('pre-training', [1, 2]), ('instruction tuning', [3])]
     """
     import matplotlib
 

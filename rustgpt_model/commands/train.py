@@ -326,7 +326,7 @@ def _agree(
     if lr is not None and lr != stored.learning_rate:
         raise CommandError(
             f"{option(options.lr)} {lr:g} conflicts with the checkpoint: {schedule} a "
-            f"{human(stored.name)} learning rate of {stored.learning_rate:g} "
+            f"learning rate of {stored.learning_rate:g} for {human(stored.name)} "
             f"({place}.learning_rate); leave out {option(options.lr)} to continue it"
         )
     found = corpus_sha256(texts)

@@ -65,14 +65,14 @@ CONFLICTS = [
     ),
     (
         ["--lr", "0.001"],
-        "--lr 0.001 conflicts with the checkpoint: the schedule of {part} has a pre-training "
-        "learning rate of 0.0005 (training.schedule[0].learning_rate); leave out --lr to "
+        "--lr 0.001 conflicts with the checkpoint: the schedule of {part} has a learning rate "
+        "of 0.0005 for pre-training (training.schedule[0].learning_rate); leave out --lr to "
         "continue it",
     ),
     (
         ["--chat-lr", "0.0002"],
         "--chat-lr 0.0002 conflicts with the checkpoint: the schedule of {part} has a "
-        "instruction tuning learning rate of 0.0001 (training.schedule[1].learning_rate); "
+        "learning rate of 0.0001 for instruction tuning (training.schedule[1].learning_rate); "
         "leave out --chat-lr to continue it",
     ),
     (
