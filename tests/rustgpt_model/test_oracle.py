@@ -345,3 +345,43 @@ def test_we_train_on_from_rustgpts_adam_state(
     ours = llm.logits(theirs["tokens"])
     scale = float(np.abs(theirs["logits"]).max())
     assert float(np.abs(ours - theirs["logits"]).max()) <= LOGIT_TOLERANCE * scale
+
+
+def test_rustgpt_scales_short_sequences_when_it_made_the_model(
+    oracle: Oracle,  # noqa: F811
+    ours_trained: Path,
+    folder: Path,
+) -> None:
+    """RustGPT's training differs from ours when the LLM was built by ``LLM::new``.
+
+    ``LLM::new`` (main.rs, ``oracle new --epochs``) installs AdaptiveGradientClipping:
+    each row of dL/dlogits centred (already zero-mean: a no-op but for rounding), then
+    the whole scaled by min(1, 0.01 / (‖G‖ / √(T·V))). ``LLM::load`` installs none, and
+    our L2 clip at 5 never acts (‖G‖ ≤ √(2/T)), so we train as RustGPT does after a load.
+    """
+    text = "Snow is cold and white </s>"  # short: its gradient is scaled
+    corpus = folder / "short-text.json"
+    corpus.write_text(json.dumps([text]))
+    stepped = folder / "ours-adaptive-step.json"
+    oracle.run(
+        "train", ours_trained, stepped, "--epochs", "1", "--lr", str(LR), "--clip", "adaptive",
+        "--corpus", corpus, "--compact",
+    )  # fmt: skip
+    before, after = load(ours_trained), load(stepped)
+    token_ids = np.array(LLM(before).tokenize(text))
+    logits, _ = forward(before.network, token_ids[:-1])
+    _, grad_logits = cross_entropy(logits, token_ids[1:], clip=None)  # (T, V)
+    norm = float(np.linalg.norm(grad_logits.astype(np.float64)))
+    assert norm <= np.sqrt(2 / len(grad_logits)) < 5
+    scale = min(1.0, 0.01 / (norm / np.sqrt(grad_logits.size)))
+    assert scale < 0.9
+    old, new = before.network[-1], after.network[-1]
+    assert isinstance(old, rf.OutputProjection) and isinstance(new, rf.OutputProjection)
+    assert old.optimizer is not None and new.optimizer is not None
+    beta1 = float(np.float32(new.optimizer.beta1))
+    used = (new.optimizer.m.astype(np.float64) - beta1 * old.optimizer.m) / (1 - beta1)
+    true_w_out = gradients(before.network, token_ids, rustgpt=True)[
+        len(before.network) - 1, "w_out"
+    ]
+    assert _relative(used, scale * true_w_out) < 1e-4
+    assert _relative(used, true_w_out) > 0.1
