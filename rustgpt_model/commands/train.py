@@ -184,8 +184,9 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
         bar.set_description_str(_label(report.phase), refresh=False)
         bar.set_postfix_str(f"loss {report.loss:.4f} · {rate:,.0f} tok/s", refresh=False)
         bar.update(1)
-        if args.save_every and report.epoch % args.save_every == 0:
-            _save_periodically(llm, args.out, report, bar, stderr)
+        last = report.epoch == report.total_epochs or counted["epochs"] == args.max_epochs
+        if args.save_every and report.epoch % args.save_every == 0 and not last:
+            _save_periodically(llm, args.out, report, bar, stderr)  # the last: the final save
 
     began = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -248,8 +249,6 @@ def save_or_rescue(llm: LLM, path: Path) -> None:
 def _save_periodically(
     llm: LLM, path: Path, report: EpochReport, bar: tqdm[Any], stderr: TextIO
 ) -> None:
-    if report.epoch == report.total_epochs:
-        return  # the final save follows at once
     try:
         llm.save(path)
     except CheckpointError as error:  # the final save still rescues the model

@@ -254,6 +254,22 @@ def test_save_every_says_when_it_saves(tmp_path: Path) -> None:
         f"saved {target} (epoch 4 of 5)\n"  # epoch 5 is the final save, said on stdout
     )
     assert out.endswith(f"epoch 5 of 5\nsaved {target}\n")
+    code, out, err = rustgpt(
+        "train",
+        "--epochs",
+        "3",
+        "--chat-epochs",
+        "2",
+        *TINY,
+        "--save-every",
+        "2",
+        "--out",
+        target,
+        "--max-epochs",
+        "4",
+    )
+    assert (code, err) == (0, f"saved {target} (epoch 2 of 5)\n")  # epoch 4 ends this run
+    assert out.endswith(f"epoch 4 of 5\nsaved {target}\n")
 
 
 def frames(stream: str) -> list[str]:
