@@ -171,7 +171,7 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
         initial=done,
         unit="epoch",
         file=stderr,
-        ncols=shutil.get_terminal_size((80, 24)).columns,
+        ncols=_columns(stderr),
         bar_format=BAR_FORMAT,
         disable=args.quiet or not stderr.isatty(),
     )
@@ -255,6 +255,16 @@ def _save_periodically(
         bar.write(f"rustgpt: warning: {error} (training goes on)", file=stderr)
         return
     bar.write(f"saved {path} (epoch {report.epoch} of {report.total_epochs})", file=stderr)
+
+
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal ``stream`` draws on (``COLUMNS`` first, 80 if unknown)."""
+    if "COLUMNS" not in os.environ:
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):  # not a terminal, or no file at all
+            pass
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def _label(phase_name: str) -> str:
