@@ -6,10 +6,10 @@ import sys
 from typing import TextIO
 
 from rustgpt_format.command_line import command_parser, parse
-from rustgpt_format.commands import convert, diff, inspect, migrate, schema, validate
+from rustgpt_format.commands import convert, diff, inspect, migrate, report, schema, validate
 from rustgpt_format.versions import FORMAT_VERSION
 
-COMMANDS = (validate, schema, inspect, convert, diff, migrate)
+COMMANDS = (validate, schema, inspect, convert, diff, migrate, report)
 """Each command module has ``NAME``, ``HELP``, ``configure(parser)`` and ``execute``."""
 
 
