@@ -13,6 +13,7 @@ import random
 import struct
 import tempfile
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,19 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from hypothesis import assume, given, settings
 
 import rustgpt_format as rf
 from rustgpt_format import CheckpointError, Limits
 from rustgpt_format.bincode import ADAM, ARRAY, CACHE, LAYER_FIELDS, decode, encode, looks_like
 from rustgpt_format.codec import encode as encode_json
 from rustgpt_format.codec import parse
-from rustgpt_format.dialect import to_rustgpt
+from rustgpt_format.dialect import rustgpt_document, to_rustgpt
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
 from rustgpt_format.float32 import wire_numbers, wire_scalar
 from rustgpt_format.migrations import migrated_checkpoint
 from tests.oracle import Oracle, oracle  # noqa: F401
+from tests.strategies import checkpoints
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bin"
 TINY = (FIXTURES / "tiny.rustgpt.bin").read_bytes()
@@ -210,6 +213,33 @@ def test_rustgpt_bytes_survive_decode_and_encode(data: bytes) -> None:
 def test_the_dialect_writers_document_survives_encode_and_decode() -> None:
     document = parse(to_rustgpt(tiny_checkpoint()))
     _same(decode(encode(document)), document)
+
+
+def _kept_by_the_dialect(checkpoint: rf.Checkpoint) -> rf.Checkpoint:
+    """What RustGPT's structs keep: no training or metadata, an Adam state for each."""
+    kept = checkpoint.model_copy(deep=True)
+    kept.training, kept.metadata = None, None
+    for layer in kept.network:
+        for name, parameter in layer.OPTIMIZERS.items():
+            if getattr(layer, name) is None:
+                setattr(layer, name, rf.AdamState.fresh(getattr(layer, parameter).shape))
+    return kept
+
+
+@settings(max_examples=60, deadline=None)
+@given(checkpoints())
+def test_a_checkpoint_survives_the_bin_bit_for_bit(checkpoint: rf.Checkpoint) -> None:
+    has_hidden = any(layer.type == "FeedForward" for layer in checkpoint.network)
+    assume(has_hidden or checkpoint.config.hidden_dim == 256)  # else RustGPT cannot hold it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        data = encode(rustgpt_document(checkpoint))
+        document = decode(data)
+        back, _ = migrated_checkpoint(document)
+        text = to_rustgpt(checkpoint)
+    assert back == _kept_by_the_dialect(checkpoint)
+    assert encode(document) == data
+    _same(document, parse(text))
 
 
 def test_lists_and_two_dimensional_arrays_are_written_like_flat_float32() -> None:
@@ -587,20 +617,52 @@ def test_random_damage_gives_a_document_or_a_checkpoint_error() -> None:
     assert outcomes["read"] > 100 and outcomes["refused"] > 1000, outcomes
 
 
-def test_decoding_time_grows_linearly() -> None:
+def _best_seconds(data: bytes) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        decode(data)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_decoding_time_grows_linearly_with_the_layers() -> None:
     document = decode(TRAINED)
     layers = document["network"][1:5]
 
     def seconds(copies: int) -> float:
-        data = encode({**document, "network": layers * copies})
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            decode(data)
-            best = min(best, time.perf_counter() - start)
-        return best
+        return _best_seconds(encode({**document, "network": layers * copies}))
 
     assert seconds(400) < 20 * seconds(50)  # 8 times the layers: 8 times the time
+
+
+def test_decoding_time_grows_linearly_with_the_words() -> None:
+    def seconds(count: int) -> float:
+        words = [f"w{index}" for index in range(count)]
+        vocab = {
+            "encode": {word: index for index, word in enumerate(words)},
+            "decode": {str(index): word for index, word in enumerate(words)},
+            "words": words,
+        }
+        return _best_seconds(encode({"vocab": vocab, "network": decode(SMALL)["network"]}))
+
+    assert seconds(80_000) < 20 * seconds(10_000)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a map claiming 2**60 entries", "a string claiming 4 GiB", "data claiming 2**40 numbers"],
+)
+def test_a_claim_is_refused_before_anything_is_allocated(name: str) -> None:
+    data = next(case[1] for case in HOSTILE if case[0] == name)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError):
+            decode(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
 
 
 # --- telling a .bin by its content ----------------------------------------------------
@@ -749,6 +811,22 @@ def test_rustgpt_reads_our_bin_of_a_migrated_checkpoint(
     again = tmp_path / "again.bin"
     oracle.run("resave", ours, again)
     assert encode(_in_id_order(decode(again.read_bytes()))) == ours.read_bytes()
+
+
+def test_rustgpt_trains_on_from_our_adam_state(oracle: Oracle, tmp_path: Path) -> None:  # noqa: F811
+    ours = tmp_path / "ours.bin"
+    ours.write_bytes(encode(rustgpt_document(tiny_checkpoint())))
+    corpus = tmp_path / "corpus.json"
+    corpus.write_bytes(orjson.dumps(["w0 w1 </s>", "w1 w0 </s>"]))
+    oracle.run("train", ours, tmp_path / "trained.bin", "--epochs", "2", "--corpus", corpus)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        trained, _ = migrated_checkpoint(decode((tmp_path / "trained.bin").read_bytes()))
+    for before, after in zip(tiny_checkpoint().network, trained.network, strict=True):
+        for name, parameter in before.OPTIMIZERS.items():
+            old, new = getattr(before, name), getattr(after, name)
+            assert new.timestep == old.timestep + 4, name  # 2 epochs of 2 texts, batch 1
+            assert not np.array_equal(getattr(after, parameter), getattr(before, parameter))
 
 
 def test_the_fixtures_are_rustgpts_own_bytes(oracle: Oracle, tmp_path: Path) -> None:  # noqa: F811
