@@ -181,42 +181,87 @@ def decode(
     return {"vocab": vocab, "network": network}
 
 
-def looks_like(data: bytes | bytearray | memoryview) -> bool:
-    """Whether ``data`` starts as RustGPT's bincode: a vocab, then the first layer.
+def looks_like(head: bytes | bytearray | memoryview, size: int | None = None) -> bool:
+    """Whether a file of ``size`` bytes starting with ``head`` reads as RustGPT's bincode.
 
-    The encode map, the decode map and the words list must hold the same number
-    (at least one) of entries — UTF-8 words, ids below that number — and be followed
-    by a layer count of at least one, a variant index of ``LayerEnum`` and, where the
-    layer's first array starts, ndarray's version byte 1. JSON text never has that
-    byte (a raw control character), and gzip or safetensors bytes would have to form
-    three such consistent lists first. Linear in the vocab's size; ``data`` may be
-    the whole file or any prefix holding the vocab and the first layer's start.
+    A ``.bin`` starts with its vocab: a count N of at least 1, N encode entries (a
+    UTF-8 word, its id below N; no word or id twice), the same N and N decode entries,
+    the same N and N words; then a layer count of at least 1, a variant index of
+    ``LayerEnum`` and, where that layer's first array starts, ndarray's version byte
+    1. Every length in the vocab is checked against ``size`` (by default ``len(head)``:
+    ``head`` is the whole file). The answer covers the bytes ``head`` holds: given the
+    whole file, it is definitive (a file cut after its vocab is a ``.bin``, which
+    :func:`decode` calls truncated); given the first 64 bytes, it says they are
+    consistent with a ``.bin`` of that size so far, which JSON text can be too. Linear
+    in the vocab's size.
 
-    >>> looks_like(encode(_EXAMPLE)), looks_like(b'{"vocab": {}}'), looks_like(b"\\x1f\\x8b")
-    (True, False, False)
+    >>> data = encode(_EXAMPLE)
+    >>> looks_like(data), looks_like(data[:20], len(data)), looks_like(data[:20])
+    (True, True, False)
+    >>> looks_like(b'{"vocab": {}}'), looks_like(b"\\x1f\\x8b\\x08")
+    (False, False)
     """
+    raw = bytes(head)
+    reader = _Reader(raw, DEFAULT_LIMITS, size=len(raw) if size is None else size)
     try:
-        reader = _Reader(bytes(data), DEFAULT_LIMITS)
-        vocab = reader.vocab()
-        # Only the layer count's value: a prefix of the file need not hold the layers.
-        if not vocab["words"] or reader.varint("network", "the number of layers") < 1:
-            return False
-        kind = reader.variant("network[0]")
-        first = LAYER_FIELDS[kind][0][1]
-        if first != ARRAY:
-            reader.take(_MIN_BYTES[first], "network[0]", "the first field")
-        return reader.take(1, "network[0]", "an array's version")[0] == ARRAY_VERSION
+        _vocab_and_first_layer(reader)
+    except _UnseenError:
+        return True
     except CheckpointError:
         return False
+    return True
+
+
+class _UnseenError(Exception):
+    """A read went past the bytes at hand but not past the file's size."""
+
+
+def _vocab_and_first_layer(reader: _Reader) -> None:
+    """Read what :func:`looks_like` checks; CheckpointError at the first thing amiss."""
+    count = reader.count("vocab.encode", "entries", 2, 2 + _ENTRY_CHARGE)
+    words: set[str] = set()
+    ids: set[int] = set()
+
+    def entry(word: str, token_id: int, where: str) -> None:
+        if token_id >= count or word in words or token_id in ids:
+            raise CheckpointError(f"expected a new word and a new id below {count}", path=where)
+        words.add(word)
+        ids.add(token_id)
+
+    for _ in range(count):
+        word = reader.string("vocab.encode", "a word")
+        entry(word, reader.varint("vocab.encode", "an id"), "vocab.encode")
+    for where, item_bytes in (("vocab.decode", 2), ("vocab.words", 1)):
+        if reader.count(where, "entries", item_bytes, item_bytes + _ENTRY_CHARGE) != count:
+            raise CheckpointError(f"expected {count} entries", path=where)
+        words.clear()
+        ids.clear()
+        for index in range(count):
+            if where == "vocab.decode":
+                token_id = reader.varint(where, "an id")
+                entry(reader.string(where, "a word"), token_id, where)
+            else:
+                entry(reader.string(where, "a word"), index, where)
+    # A whole vocab tells a .bin: a file cut after it is a .bin that decode calls truncated.
+    reader.end = max(reader.end, 1 << 62)
+    if count < 1 or reader.varint("network", "the number of layers") < 1:
+        raise CheckpointError("expected at least one word and one layer")
+    kind = reader.variant("network[0]")
+    first = LAYER_FIELDS[kind][0][1]
+    if first != ARRAY:
+        reader.take(_MIN_BYTES[first], "network[0]", "the first field")
+    if reader.take(1, "network[0]", "an array's version")[0] != ARRAY_VERSION:
+        raise CheckpointError("expected ndarray's version 1", path="network[0]")
 
 
 class _Reader:
     """A cursor over the file's bytes; each read checks what remains first."""
 
-    __slots__ = ("charged", "data", "elements", "limits", "numbers", "pos")
+    __slots__ = ("charged", "data", "elements", "end", "limits", "numbers", "pos")
 
-    def __init__(self, data: bytes, limits: Limits) -> None:
+    def __init__(self, data: bytes, limits: Limits, *, size: int | None = None) -> None:
         self.data = data
+        self.end = len(data) if size is None else size  # the file's; data may be its head
         self.limits = limits
         self.pos = 0
         self.elements = 0  # float32 numbers read so far, against Limits.max_elements
@@ -229,7 +274,7 @@ class _Reader:
 
     def skip(self, size: int, path: str, what: str) -> int:
         """Move past ``size`` bytes (refusing to pass the end); where they start."""
-        left = len(self.data) - self.pos
+        left = self.end - self.pos
         if size > left:
             raise CheckpointError(
                 f"expected {what} ({size} byte{'s' if size > 1 else ''}), found "
@@ -237,6 +282,8 @@ class _Reader:
                 "(truncated)",
                 path=path,
             )
+        if self.pos + size > len(self.data):
+            raise _UnseenError  # only when reading a head: data ends before the file does
         start = self.pos
         self.pos += size
         return start
@@ -266,7 +313,7 @@ class _Reader:
         Limits.max_header_bytes; both are checked before any item is read.
         """
         number = self.varint(path, f"the number of {items}")
-        left = len(self.data) - self.pos
+        left = self.end - self.pos
         if number * item_bytes > left:
             raise CheckpointError(
                 f"expected at most {left // item_bytes} {items} (each takes at least "
@@ -292,6 +339,8 @@ class _Reader:
         size = self.varint(path, f"the byte length of {what}")
         if size > 4 * self.limits.max_string_chars:
             raise self._long(path, what, f"{size} bytes")
+        if self.pos + size > len(self.data) and size <= self.end - self.pos:
+            _partial_utf8(self.data[self.pos :])  # a head cut inside the string
         raw = self.take(size, path, f"the UTF-8 bytes of {what}")
         try:
             text = raw.decode()
@@ -419,6 +468,15 @@ class _Reader:
                     error.message, path=f"{path}.data[{error.parts[0]}]"
                 ) from None
         return {"v": version, "dim": [rows, cols], "data": values.astype(np.float32)}
+
+
+def _partial_utf8(raw: bytes) -> None:
+    """Refuse bytes that no UTF-8 text starts with (a character cut at the end is fine)."""
+    try:
+        raw.decode()
+    except UnicodeDecodeError as error:
+        if error.start < len(raw) - 3 or error.reason != "unexpected end of data":
+            raise CheckpointError("expected UTF-8") from None
 
 
 def _twice(path: str, what: str, where: str) -> CheckpointError:

@@ -695,9 +695,27 @@ def test_a_bin_whose_ninth_byte_is_a_brace_is_told_as_a_bin() -> None:
     assert data[8:9] == b"{" and looks_like(data)
 
 
-def test_real_bins_are_told_as_bins() -> None:
-    assert looks_like(TINY) and looks_like(TRAINED)
-    assert looks_like(TRAINED[: len(TRAINED) // 4])  # a prefix holding the vocab suffices
+@pytest.mark.parametrize(
+    "data", [TINY, TRAINED, _bin_with_words(533)], ids=["tiny", "trained", "533-words"]
+)
+def test_real_bins_are_told_as_bins_by_their_whole_or_their_head(data: bytes) -> None:
+    assert looks_like(data)
+    for cut in (0, 1, 9, 64, 1000):  # the first bytes are consistent with a .bin that size
+        assert looks_like(data[:cut], len(data))
+
+
+def test_a_head_says_less_than_the_whole_file() -> None:
+    # 64 bytes of JSON can read as a vocab so far: recognition needs the whole vocab.
+    text = to_rustgpt(tiny_checkpoint())
+    assert looks_like(text[:64], len(text)) and not looks_like(text)
+
+
+@pytest.mark.parametrize(
+    ("data", "truncated"),
+    [(TRAINED[:20], "in the vocab"), (TRAINED[:52], "in the first layer")],
+)
+def test_a_truncated_bin_is_a_bin_only_when_its_vocab_is_whole(data: bytes, truncated: str) -> None:
+    assert looks_like(data) == (truncated == "in the first layer")
 
 
 def _safetensors(checkpoint: rf.Checkpoint) -> bytes:
