@@ -108,3 +108,22 @@ def test_change_from_all_zeros_has_no_relative_value() -> None:
 def test_change_refuses_different_shapes() -> None:
     with pytest.raises(ValueError, match=r"expected the shape \(1, 4\), found \(4, 1\)"):
         change(np.zeros((1, 4), np.float32), np.zeros((4, 1), np.float32))
+
+
+def test_histogram_is_numpy_s_on_any_scale() -> None:
+    rng = np.random.default_rng(11)
+    for case in range(300):
+        scale = 10 ** rng.uniform(-40, 38)
+        values = (rng.standard_normal(int(rng.integers(1, 400))) * scale).astype(np.float32)
+        if case % 3 == 0:  # values on bin edges
+            values = np.round(values.astype(np.float64) * 4 / scale) * scale / 4
+        s = summarize(values.astype(np.float32).reshape(1, -1))
+        wide = values.astype(np.float32).astype(np.float64)
+        low, high = wide.min(), wide.max()
+        span = (low, high) if high > low else (low - 0.5, high + 0.5)
+        assert sum(s.counts) == values.size
+        try:
+            expected = np.histogram(wide, bins=stats.BINS, range=span)[0]
+        except ValueError:  # NumPy's own refuses ranges of a few subnormals
+            continue
+        assert s.counts == tuple(expected), case
