@@ -1,0 +1,407 @@
+"""Reading RustGPT's .bin: round trips, the migration, and hostile bytes refused by name."""
+
+from __future__ import annotations
+
+import random
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+
+import rustgpt_format as rf
+from rustgpt_format import CheckpointError, Limits
+from rustgpt_format.bincode import decode, encode
+from rustgpt_format.codec import encode as encode_json
+from rustgpt_format.codec import parse
+from rustgpt_format.dialect import rustgpt_document, to_rustgpt
+from rustgpt_format.examples import tiny_checkpoint
+from rustgpt_format.migrations import migrated_checkpoint
+from tests.rustgpt_format.bincode.handmade import (
+    LAYER_NORM,
+    SMALL,
+    TINY,
+    TRAINED,
+    VOCAB,
+    adam_bytes,
+    array_bytes,
+    kept_by_the_dialect,
+    same,
+    small_document,
+    string_bytes,
+    varint_bytes,
+)
+from tests.strategies import checkpoints
+
+
+def test_decode_reads_the_bytes_built_by_hand() -> None:
+    same(decode(SMALL), small_document())
+
+
+def test_a_non_canonical_varint_is_read_as_bincode_reads_it() -> None:
+    # bincode 2 accepts 251 0x05 0x00 for 5, so RustGPT reads such a file: so do we.
+    data = VOCAB + b"\xfb\x01\x00" + LAYER_NORM
+    assert len(decode(data)["network"]) == 1
+
+
+@pytest.mark.parametrize("data", [TINY, TRAINED], ids=["tiny", "trained"])
+def test_rustgpt_bytes_survive_decode_and_encode(data: bytes) -> None:
+    assert encode(decode(data)) == data
+
+
+def test_the_dialect_writers_document_survives_encode_and_decode() -> None:
+    document = parse(to_rustgpt(tiny_checkpoint()))
+    same(decode(encode(document)), document)
+
+
+@settings(max_examples=60, deadline=None)
+@given(checkpoints())
+def test_a_checkpoint_survives_the_bin_bit_for_bit(checkpoint: rf.Checkpoint) -> None:
+    has_hidden = any(layer.type == "FeedForward" for layer in checkpoint.network)
+    assume(has_hidden or checkpoint.config.hidden_dim == 256)  # else RustGPT cannot hold it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        data = encode(rustgpt_document(checkpoint))
+        document = decode(data)
+        back, _ = migrated_checkpoint(document)
+        text = to_rustgpt(checkpoint)
+    assert back == kept_by_the_dialect(checkpoint)
+    assert encode(document) == data
+    same(document, parse(text))
+
+
+def test_decode_feeds_the_migration() -> None:
+    with pytest.warns(Warning, match="migrated from format version 0 -> 1.0"):
+        checkpoint, done = migrated_checkpoint(decode(TRAINED))
+    assert done.source == "0"
+    assert checkpoint.config.vocab_size == 3
+    attention = checkpoint.network[1]
+    assert isinstance(attention, rf.SelfAttention) and attention.optimizer_w_q is not None
+    assert attention.optimizer_w_q.timestep == 85
+
+
+def test_migrated_from_bin_equals_migrated_from_json() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_bin, _ = migrated_checkpoint(decode(TRAINED))
+        from_json, _ = migrated_checkpoint(parse(to_rustgpt(from_bin)))
+    assert encode_json(from_bin) == encode_json(from_json)
+
+
+def test_a_nan_in_a_parameter_is_refused_naming_the_element() -> None:
+    document = decode(TRAINED)
+    document["network"][1]["SelfAttention"]["w_q"]["data"][5] = np.nan
+    with pytest.raises(CheckpointError) as caught:
+        decode(encode(document))
+    assert str(caught.value) == (
+        "network[1].SelfAttention.w_q.data[5]: "
+        "expected a finite float32 (magnitude below 3.4028235e38), found nan"
+    )
+
+
+def test_an_infinity_in_a_cache_is_read_as_the_json_reader_reads_it() -> None:
+    # RustGPT's JSON writes it as null, which the JSON reader drops with the cache unread.
+    document = decode(TRAINED)
+    document["network"][1]["SelfAttention"]["cached_input"]["data"][0] = np.inf
+    cache = decode(encode(document))["network"][1]["SelfAttention"]["cached_input"]
+    assert np.isinf(cache["data"][0])
+
+
+# --- hostile input --------------------------------------------------------------------
+
+_NORM_AT = len(VOCAB) + 1
+"""Where the LayerNorm starts in SMALL."""
+_GAMMA_AT = _NORM_AT + 1 + 4
+"""Where its gamma array starts."""
+
+
+def _patched(at: int, old: bytes, new: bytes) -> bytes:
+    assert SMALL[at : at + len(old)] == old
+    return SMALL[:at] + new + SMALL[at + len(old) :]
+
+
+HOSTILE: list[tuple[str, bytes, str, str]] = [
+    ("empty", b"", "", "expected RustGPT's bincode (the vocab first), found an empty file"),
+    (
+        "truncated in the data",  # the last 3 bytes of the last moment are gone
+        SMALL[:-3],
+        "network[0].LayerNorm.optimizer_beta.v.data",
+        "expected 2 float32 numbers (8 bytes), found 5 bytes before the end of the file "
+        "(truncated)",
+    ),
+    (
+        "truncated in a word",
+        VOCAB[:-2],
+        "vocab.words[1]",
+        "expected the UTF-8 bytes of a word (4 bytes), found 2 bytes before the end of the "
+        "file (truncated)",
+    ),
+    (
+        "truncated before the layers",
+        VOCAB,
+        "network",
+        "expected the number of layers (1 byte), found no bytes before the end of the file "
+        "(truncated)",
+    ),
+    (
+        "trailing bytes (padding)",
+        SMALL + b"\x00" * 16,
+        "",
+        "expected the end of the file after the last layer, found 16 more bytes",
+    ),
+    (
+        "unknown enum variant",
+        _patched(_NORM_AT, b"\x03", b"\x07"),
+        "network[0]",
+        "expected a layer's variant index (0 Embeddings, 1 SelfAttention, 2 FeedForward, "
+        "3 LayerNorm, 4 OutputProjection), found 7",
+    ),
+    (
+        "variant index as a u64 (overflows bincode's u32)",
+        _patched(_NORM_AT, b"\x03", b"\xfd" + (3).to_bytes(8, "little")),
+        "network[0]",
+        "expected the layer's variant index as a varint of a u32 (a byte up to 250, or 251, "
+        "252 and its little-endian bytes), found the marker byte 253 of a u64",
+    ),
+    (
+        "a usize as a u128 (overflows 64 bits)",
+        _patched(_GAMMA_AT + 1, b"\x01", b"\xfe" + b"\xff" * 16),
+        "network[0].LayerNorm.gamma.dim",
+        "expected the number of rows as a varint of a usize (a byte up to 250, or 251, 252 "
+        "or 253 and its little-endian bytes), found the marker byte 254 of a u128",
+    ),
+    (
+        "reserved varint marker",
+        _patched(0, b"\x02", b"\xff"),
+        "vocab.encode",
+        "expected the number of entries as a varint of a usize (a byte up to 250, or 251, "
+        "252 or 253 and its little-endian bytes), found the reserved marker byte 255",
+    ),
+    (
+        "non-UTF-8 word",
+        _patched(1, string_bytes("hi"), b"\x02h\xff"),
+        "vocab.encode",
+        "expected the word of entry 0 in UTF-8, found the byte 0xff at byte 1 of its 2 "
+        "(invalid start byte)",
+    ),
+    (
+        "dim disagrees with the data",
+        _patched(_GAMMA_AT, b"\x01\x01\x02\x02", b"\x01\x01\x03\x02"),
+        "network[0].LayerNorm.gamma.dim",
+        "expected dimensions whose product is the 2 elements of data, found [1, 3] (3)",
+    ),
+    (
+        "ndarray version 2",
+        _patched(_GAMMA_AT, b"\x01\x01\x02", b"\x02\x01\x02"),
+        "network[0].LayerNorm.gamma.v",
+        "expected ndarray's array version 1, found 2",
+    ),
+    (
+        "Option tag 2",
+        _patched(_GAMMA_AT + 2 * len(array_bytes(1, 2)), b"\x00", b"\x02"),
+        "network[0].LayerNorm.cached_input",
+        "expected an Option tag, 0 (no cache) or 1 (a cached array), found 2",
+    ),
+    (
+        "a word twice in encode",
+        _patched(
+            1,
+            string_bytes("hi") + b"\x00" + string_bytes("</s>"),
+            string_bytes("hi") + b"\x00" + string_bytes("hi"),
+        ),
+        'vocab.encode["hi"]',
+        "expected each word once in vocab.encode, found this one twice (RustGPT would "
+        "silently keep the last)",
+    ),
+    (
+        "an id twice in decode",
+        VOCAB.replace(b"\x01\x04</s>\x02", b"\x00\x04</s>\x02") + varint_bytes(1) + LAYER_NORM,
+        'vocab.decode["0"]',
+        "expected each token id once in vocab.decode, found this one twice (RustGPT would "
+        "silently keep the last)",
+    ),
+    (
+        "a map claiming 2**60 entries",
+        _patched(0, b"\x02", b"\xfd" + (2**60).to_bytes(8, "little")),
+        "vocab.encode",
+        f"expected at most {(len(SMALL) - 1) // 2} entries (each takes at least 2 bytes and "
+        f"{len(SMALL) - 1} remain), found a length of {2**60} (truncated or damaged file)",
+    ),
+    (
+        "a string claiming 4 GiB",
+        _patched(1, b"\x02", b"\xfc\xff\xff\xff\xff"),
+        "vocab.encode",
+        "expected the word of entry 0 of at most 65536 characters (Limits.max_string_chars), "
+        "found 4294967295 bytes; to read it anyway, pass limits=Limits(...) with a higher bound",
+    ),
+    (
+        "data claiming 2**40 numbers",
+        _patched(
+            _GAMMA_AT,
+            b"\x01\x01\x02\x02",
+            b"\x01" + 2 * varint_bytes(2**20) + varint_bytes(2**40),
+        ),
+        "network[0].LayerNorm.gamma.data",
+        "expected at most 268435456 numbers in all arrays (Limits.max_elements), found more "
+        f"by this array ({2**40}); to read it anyway, pass limits=Limits(...) with a higher "
+        "bound",
+    ),
+    (
+        "a network claiming 2**24 layers",
+        VOCAB + b"\xfc\x00\x00\x00\x01" + LAYER_NORM,
+        "network",
+        f"expected at most {len(LAYER_NORM) // 31} layers (each takes at least 31 bytes and "
+        f"{len(LAYER_NORM)} remain), found a length of {2**24} (truncated or damaged file)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [case[1:] for case in HOSTILE],
+    ids=[case[0] for case in HOSTILE],
+)
+def test_hostile_bytes_are_refused_naming_the_place(data: bytes, path: str, message: str) -> None:
+    with pytest.raises(CheckpointError) as caught:
+        decode(data)
+    assert (caught.value.path, caught.value.message) == (path, message)
+
+
+@pytest.mark.parametrize(
+    ("limits", "path", "message"),
+    [
+        (
+            Limits(max_file_bytes=100),
+            "",
+            f"expected at most 100 bytes (Limits.max_file_bytes), found {len(TRAINED)}",
+        ),
+        (
+            Limits(max_elements=100),
+            "network[1].SelfAttention.w_v.data",  # after 60 in Embeddings, w_q and w_k
+            "expected at most 100 numbers in all arrays (Limits.max_elements), found more by "
+            "this array (16)",
+        ),
+        (
+            Limits(max_string_chars=2),
+            "vocab.encode",
+            "expected the word of entry 0 of at most 2 characters (Limits.max_string_chars), "
+            "found 4 characters",
+        ),
+        (
+            Limits(max_header_bytes=2000),
+            "network[3]",  # the fourth layer's JSON would pass the bound
+            "expected at most 2000 bytes of structure outside the float32 data "
+            "(Limits.max_header_bytes; a layer counts as its JSON keys), found at least "
+            "2439 by here",
+        ),
+    ],
+)
+def test_limits_bound_what_a_file_may_claim(limits: Limits, path: str, message: str) -> None:
+    data = TRAINED if limits.max_string_chars > 2 else SMALL.replace(b"\x02hi", b"\x04hiya", 1)
+    with pytest.raises(CheckpointError) as caught:
+        decode(data, limits=limits)
+    assert caught.value.path == path
+    assert (
+        caught.value.message.removesuffix(
+            "; to read it anyway, pass limits=Limits(...) with a higher bound"
+        )
+        == message
+    )
+
+
+def test_a_long_run_of_layers_counts_as_its_json() -> None:
+    # 31 bytes of bincode per layer would decode to some 2 KB of Python objects each.
+    minimal = varint_bytes(4) + 2 * array_bytes(0, 0) + adam_bytes(0, 0) + b"\x00"
+    data = VOCAB + varint_bytes(70000) + minimal * 70000
+    with pytest.raises(CheckpointError) as caught:
+        decode(data)
+    assert caught.value.path == "network"
+    assert caught.value.message.startswith(
+        "expected at most 16777216 bytes of structure outside the float32 data "
+        "(Limits.max_header_bytes; a layer counts as its JSON keys), found at least 17"
+    )
+
+
+def test_input_that_is_not_bytes_is_refused() -> None:
+    with pytest.raises(CheckpointError, match="expected bincode as bytes, found str"):
+        decode("hello")  # type: ignore[arg-type]
+
+
+def test_every_truncation_is_refused() -> None:
+    for size in range(len(TRAINED)):
+        with pytest.raises(CheckpointError):
+            decode(TRAINED[:size])
+
+
+def test_random_damage_gives_a_document_or_a_checkpoint_error() -> None:
+    rng = random.Random(11)
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(3000):
+        damaged = bytearray(TRAINED)
+        action = rng.randrange(3)
+        if action == 0:
+            for _ in range(rng.randint(1, 4)):
+                damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        elif action == 1:
+            at = rng.randrange(len(damaged))
+            damaged[at:at] = rng.randbytes(rng.randint(1, 16))
+        else:
+            at = rng.randrange(len(damaged))
+            del damaged[at : at + rng.randint(1, 64)]
+        try:
+            decode(bytes(damaged))
+            outcomes["read"] += 1
+        except CheckpointError:
+            outcomes["refused"] += 1
+    # Both happen: a flipped float is still a file; most other damage is not.
+    assert outcomes["read"] > 100 and outcomes["refused"] > 1000, outcomes
+
+
+def _best_seconds(data: bytes) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        decode(data)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_decoding_time_grows_linearly_with_the_layers() -> None:
+    document = decode(TRAINED)
+    layers = document["network"][1:5]
+
+    def seconds(copies: int) -> float:
+        return _best_seconds(encode({**document, "network": layers * copies}))
+
+    assert seconds(400) < 20 * seconds(50)  # 8 times the layers: 8 times the time
+
+
+def test_decoding_time_grows_linearly_with_the_words() -> None:
+    def seconds(count: int) -> float:
+        words = [f"w{index}" for index in range(count)]
+        vocab = {
+            "encode": {word: index for index, word in enumerate(words)},
+            "decode": {str(index): word for index, word in enumerate(words)},
+            "words": words,
+        }
+        return _best_seconds(encode({"vocab": vocab, "network": decode(SMALL)["network"]}))
+
+    assert seconds(80_000) < 20 * seconds(10_000)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a map claiming 2**60 entries", "a string claiming 4 GiB", "data claiming 2**40 numbers"],
+)
+def test_a_claim_is_refused_before_anything_is_allocated(name: str) -> None:
+    data = next(case[1] for case in HOSTILE if case[0] == name)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError):
+            decode(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024
