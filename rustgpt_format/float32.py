@@ -47,7 +47,31 @@ def describe(value: object) -> str:
         return "an object"
     if isinstance(value, np.ndarray):
         return f"an ndarray of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, int):
+        return number_text(value)
     return repr(value)
+
+
+_LONG_INTEGER = 10**40
+"""Integers from here on (past any float32) are named by their length, not their digits."""
+
+
+def number_text(value: float | int) -> str:
+    """A number as an error message shows it; a huge integer by its count of digits.
+
+    Python refuses to print an integer of more than 4300 digits, and a message holding
+    one of 400 is no help.
+
+    >>> number_text(12), number_text(2.5), number_text(-10**400)
+    ('12', '2.5', 'an integer of 401 digits')
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) < _LONG_INTEGER:
+        return str(value)
+    magnitude = abs(value)
+    digits = int(magnitude.bit_length() * 0.30102999566398120)  # log10(2): exact or one short
+    if magnitude >= 10**digits:
+        digits += 1
+    return f"an integer of {digits} digits"
 
 
 def _is_count(value: object) -> bool:
@@ -80,7 +104,7 @@ def check_finite(values: np.ndarray, numbers: list[Any] | None = None) -> None:
     """Raise naming the first element that is not a finite float32."""
     if values.size and not np.isfinite(values).all():
         index = int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])
-        found = values.reshape(-1)[index] if numbers is None else numbers[index]
+        found = values.reshape(-1)[index] if numbers is None else number_text(numbers[index])
         raise FieldError(
             f"expected a finite float32 (magnitude below 3.4028235e38), found {found}", index
         )
@@ -103,7 +127,9 @@ def to_float32(value: float) -> float:
     0.10000000149011612
     """
     if abs(value) >= FLOAT32_MAX_EXCLUSIVE:
-        raise FieldError(f"expected a finite float32 (magnitude below 3.4028235e38), found {value}")
+        raise FieldError(
+            f"expected a finite float32 (magnitude below 3.4028235e38), found {number_text(value)}"
+        )
     if abs(value) == _ODD_SHORT:
         return math.copysign(float(np.array([_ODD_BITS], np.uint32).view(np.float32)[0]), value)
     return float(np.float32(value))
@@ -125,6 +151,10 @@ def _array_from_wire(obj: dict[str, Any]) -> np.ndarray:
         if not _is_count(size):
             raise FieldError(
                 f"expected a non-negative integer, found {describe(size)}", "dim", axis
+            )
+        if size >= 2**64:  # ndarray's usize; also keeps the counts below printable
+            raise FieldError(
+                f"expected a size below 2^64 (a usize), found {describe(size)}", "dim", axis
             )
     rows, cols = dim
     data = obj["data"]

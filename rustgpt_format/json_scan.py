@@ -16,8 +16,13 @@ import orjson
 
 from rustgpt_format.errors import PathPart, format_path
 
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|[^"\[\]{}]+|"')
+# A string literal, or an unterminated one up to the end of the text. Matching the
+# unterminated case too is what keeps these linear: a pattern that needs the closing
+# quote scans to the end from every quote of ``"\"\"\"...`` and fails each time.
+_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"?', re.DOTALL)
+_TOKEN = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"?|[\[\]{}]|[^"\[\]{}]++', re.DOTALL)
+_KEY_BYTES = 1 << 20
+"""A key literal longer than this is named by its start: decoding it whole costs memory."""
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _OPEN = frozenset(b"[{")
 
@@ -79,10 +84,11 @@ def _scan(
     expecting_key = False
     end = len(text) if offset is None else offset
     for token in _TOKEN.finditer(text, 0, end):
-        first = token.group()[0]
+        # Tokens are looked at in place: a run of numbers may be most of the text.
+        first = text[token.start()]
         if first == 0x22:  # a string: a key when an object expects one
             if expecting_key and kinds:
-                key = _key(token.group())
+                key = _key(text[token.start() : min(token.end(), token.start() + _KEY_BYTES)])
                 if duplicates and key in keys[-1]:
                     return [*path[:-1], key]
                 keys[-1].add(key)
@@ -98,10 +104,11 @@ def _scan(
             if kinds:
                 kinds.pop(), keys.pop(), path.pop()
             expecting_key = False
-        elif kinds and b"," in token.group():
-            if kinds[-1] == ord("["):
-                path[-1] = int(path[-1]) + token.group().count(b",")
-            else:
+        elif kinds:
+            commas = text.count(b",", token.start(), token.end())
+            if commas and kinds[-1] == ord("["):
+                path[-1] = int(path[-1]) + commas
+            elif commas:
                 expecting_key = True
     return None if duplicates else path
 
