@@ -262,6 +262,8 @@ def _network(content: Content) -> str:
     items = []
     for layer in content.layers:
         share = layer.parameters / total
+        kind = _text(layer.kind.lower())
+        whole = " whole" if blocks and layer.index not in blocks else ""
         block = (
             f'<span class="block">block {blocks[layer.index]}</span>'
             if layer.index in blocks
@@ -270,17 +272,28 @@ def _network(content: Content) -> str:
         scalars = "".join(f" · {_text(k)} {_text(v)}" for k, v in layer.scalars)
         shapes = ", ".join(f"{_text(a.name)} {_shape(a.summary)}" for a in layer.arrays)
         items.append(
-            f'<li data-index="{layer.index}" data-parameters="{layer.parameters}">'
-            f'<div class="layer-head"><span class="idx">{layer.index}</span>'
-            f'<span class="kind k-{_text(layer.kind.lower())}">{_text(layer.kind)}</span>{block}'
+            f'<li class="c-{kind}{whole}" data-index="{layer.index}" '
+            f'data-parameters="{layer.parameters}"><div class="layer-head">'
+            f'<span class="idx">{layer.index}</span>'
+            f'<span class="kind k-{kind}">{_text(layer.kind)}</span>{block}'
             f'<span class="count">{_count(layer.parameters)} <small>({share:.1%})</small></span>'
             f'</div><div class="share" aria-hidden="true">'
             f'<span style="width:{share * 100:.2f}%"></span></div>'
             f'<p class="shapes">{shapes}{scalars}</p></li>'
         )
-    intro = f"<p>{len(content.layers)} layers in forward order, {_count(total)} parameters.</p>"
+    shape = (
+        f", RustGPT's stack: embeddings, {max(blocks.values())} transformer blocks "
+        "(attention, norm, feed-forward, norm), output projection"
+        if blocks
+        else ""
+    )
+    intro = (
+        f"<p>{len(content.layers)} layers in forward order{shape}; "
+        f"{_count(total)} parameters.</p>"
+    )
+    css = "layers stack" if blocks else "layers"
     return _section(
-        "network", "Network", f'{intro}<ol class="layers" start="0">{"".join(items)}</ol>'
+        "network", "Network", f'{intro}<ol class="{css}" start="0">{"".join(items)}</ol>'
     )
 
 

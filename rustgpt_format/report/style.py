@@ -43,8 +43,8 @@ margin:0}
 background:var(--bg);
 border:1px solid var(--line);border-radius:4px;padding:0 .35rem;max-width:100%;
 overflow-wrap:anywhere}
-.pair{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:1rem;align-items:start}
-@media (max-width:60rem){.pair{grid-template-columns:minmax(0,1fr)}}
+.pair{display:grid;grid-template-columns:minmax(26rem,1fr) auto;gap:1rem;align-items:start}
+@media (max-width:64rem){.pair{grid-template-columns:minmax(0,1fr)}}
 figure{margin:0}
 figure.wide{max-width:50rem;margin-bottom:1rem}
 .legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem 1rem;padding:0;
@@ -77,6 +77,14 @@ thead th{color:var(--muted);font-weight:600;font-size:.78rem}
 tr.group th{padding-top:.6rem;font-weight:600;border-bottom:none}
 small{color:var(--muted)}
 .layers{list-style:none;padding:0;margin:0;display:grid;gap:.45rem}
+.c-selfattention{--kc:var(--attn)}.c-feedforward{--kc:var(--ff)}.c-layernorm{--kc:var(--norm)}
+.c-embeddings{--kc:var(--emb)}.c-outputprojection{--kc:var(--out)}
+.layers.stack{grid-template-columns:repeat(4,minmax(0,1fr));gap:.5rem}
+.layers.stack li{border:1px solid var(--line);border-top:3px solid var(--kc,var(--line));
+border-radius:6px;padding:.35rem .55rem;min-width:0}
+.layers.stack li.whole{grid-column:1/-1}
+.layers.stack .share,.layers.stack .shapes{margin-left:0}
+@media (max-width:60rem){.layers.stack{grid-template-columns:repeat(2,minmax(0,1fr))}}
 .layer-head{display:flex;flex-wrap:wrap;gap:.2rem .6rem;align-items:baseline}
 .idx{color:var(--muted);font-variant-numeric:tabular-nums;min-width:1.6rem}
 .kind{font-weight:650}
@@ -85,14 +93,15 @@ padding:0 .45rem}
 .count{margin-left:auto;font-variant-numeric:tabular-nums}
 .share{height:6px;background:var(--line);border-radius:3px;overflow:hidden;
 margin:.15rem 0 0 2.2rem}
-.share span{display:block;height:100%;background:var(--accent)}
+.share span{display:block;height:100%;background:var(--kc,var(--accent))}
 .shapes{margin:.1rem 0 0 2.2rem;color:var(--muted);font-size:.82rem;overflow-wrap:anywhere}
 details{margin-top:.6rem}
 summary{cursor:pointer;color:var(--accent)}
 .losses{columns:9rem;font-size:.82rem;font-variant-numeric:tabular-nums}
 footer{color:var(--muted);font-size:.8rem;padding-bottom:2rem}
 .for-narrow{display:none}
-@media (max-width:40rem){.for-wide{display:none}.for-narrow{display:block}body{font-size:14px}
+@media (max-width:40rem){.layers.stack{grid-template-columns:minmax(0,1fr)}
+.for-wide{display:none}.for-narrow{display:block}body{font-size:14px}
 header,main,footer{padding:0 .6rem}
 section{padding:.75rem .7rem;border-radius:8px}h1{font-size:1.3rem}
 .share,.shapes{margin-left:0}table{font-size:.8rem}}

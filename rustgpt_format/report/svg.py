@@ -45,7 +45,7 @@ def histogram(counts: Sequence[int], title: str) -> str:
 
 
 def loss_curve(
-    losses: Sequence[float], phases: Sequence[Phase], title: str, *, width: float = 720.0
+    losses: Sequence[float], phases: Sequence[Phase], title: str, *, width: float = 600.0
 ) -> str:
     """The loss per epoch, the phases of the schedule shaded and named.
 
