@@ -288,8 +288,7 @@ def _network(content: Content) -> str:
         else ""
     )
     intro = (
-        f"<p>{len(content.layers)} layers in forward order{shape}; "
-        f"{_count(total)} parameters.</p>"
+        f"<p>{len(content.layers)} layers in forward order{shape}; {_count(total)} parameters.</p>"
     )
     css = "layers stack" if blocks else "layers"
     return _section(
