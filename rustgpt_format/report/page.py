@@ -10,6 +10,7 @@ attributes, which the tests read back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from html import escape
 
@@ -91,11 +92,11 @@ def render(after: Subject | Checkpoint, *, before: Subject | Checkpoint | None =
     )
 
 
-def _both(chart: Callable[..., str], *args: object) -> str:
+def _both(chart: Callable[..., str], *args: object, **options: object) -> str:
     """A chart drawn twice: for a wide screen and print, and narrower (larger text) for a phone."""
     return (
-        f'<div class="for-wide">{chart(*args)}</div>'
-        f'<div class="for-narrow">{chart(*args, width=400.0)}</div>'
+        f'<div class="for-wide">{chart(*args, **options)}</div>'
+        f'<div class="for-narrow">{chart(*args, **options, width=400.0)}</div>'
     )
 
 
@@ -373,7 +374,55 @@ def _adam(content: Content) -> str:
         rows = [row for array in layer.arrays for row in _adam_rows(array, shared is None)]
         if rows:
             groups.append(_layer_group(layer, rows))
-    return _section("adam", "Adam", intro + _table("Adam state per array", STAT_HEAD, groups))
+    table = _table("Adam state per array", STAT_HEAD, groups)
+    return _section("adam", "Adam", intro + _step_sizes(content) + table)
+
+
+def _legend(content: Content) -> str:
+    """The colours of the layer kinds, under a chart of columns."""
+    kinds = dict.fromkeys(layer.kind for layer in content.layers)
+    items = "".join(
+        f'<li><span class="swatch k-{_text(kind.lower())}" aria-hidden="true"></span>'
+        f"{_text(kind)}</li>"
+        for kind in kinds
+    )
+    return f'<figcaption><ul class="legend">{items}</ul></figcaption>'
+
+
+def _step_sizes(content: Content) -> str:
+    """A chart of the root mean square of Adam's step per array, and its numbers."""
+    bars, rows = [], []
+    for layer in content.layers:
+        for array in layer.arrays:
+            if array.adam is None:
+                continue
+            step = array.adam.step
+            rms = math.sqrt(step.mean**2 + step.std**2) if step else None
+            largest = max(abs(step.min), abs(step.max)) if step else None
+            bars.append((layer.index, array.path, layer.kind, rms))
+            rows.append(
+                f'<tr data-path="{_text(array.path)}" data-rms="{rms!r}">'
+                f'<th scope="row">{_text(array.path)}</th><td>{_num(rms)}</td>'
+                f"<td>{_num(largest)}</td><td>{_text(layer.kind)}</td></tr>"
+            )
+    if not any(value is not None for *_, value in bars):
+        return ""
+    title = (
+        f"Root mean square of Adam's last step, per unit learning rate, for each of "
+        f"{len(rows)} arrays in forward order, coloured by layer kind. The numbers are in "
+        "the table below."
+    )
+    chart = _both(svg.columns, bars, title, missing="no step yet") + _legend(content)
+    table = _table(
+        "Adam's step per array",
+        ("array", "RMS step", "largest |step|", "layer"),
+        [f"<tbody>{''.join(rows)}</tbody>"],
+        "tall",
+    )
+    return (
+        "<h3>How far each array moved in the last step</h3>"
+        f'<figure class="chart-box wide">{chart}</figure>{table}<h3>Moments and step</h3>'
+    )
 
 
 def _hyper(adam: Moments) -> str:
@@ -421,17 +470,12 @@ def _comparison(content: Content, before: Subject, found: dict[str, Change] | No
             )
     title = (
         f"Relative change ||after − before|| / ||before|| of each of {len(rows)} arrays in "
-        "forward order, coloured by layer kind. The numbers are in the table beside."
-    )
-    kinds = dict.fromkeys(layer.kind for layer in content.layers)
-    legend = "".join(
-        f'<li><span class="swatch k-{_text(kind.lower())}" aria-hidden="true"></span>'
-        f"{_text(kind)}</li>"
-        for kind in kinds
+        "forward order, coloured by layer kind. The numbers are in the table below."
     )
     chart = (
-        f'<figure class="chart-box wide">{_both(svg.change_bars, bars, title)}'
-        f'<figcaption><ul class="legend">{legend}</ul></figcaption></figure>'
+        f'<figure class="chart-box wide">'
+        f"{_both(svg.columns, bars, title, missing='n/a, before is all zeros')}"
+        f"{_legend(content)}</figure>"
     )
     table = _table(
         "Change per array",

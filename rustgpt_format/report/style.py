@@ -68,6 +68,7 @@ color:var(--ff)}
 .k-layernorm{fill:var(--norm);color:var(--norm)}.k-embeddings{fill:var(--emb);color:var(--emb)}
 .k-outputprojection{fill:var(--out);color:var(--out)}
 .scroll{overflow-x:auto;max-width:100%}
+.tall{max-height:22rem;overflow-y:auto;margin-bottom:1rem}
 table{border-collapse:collapse;width:100%;font-size:.86rem;font-variant-numeric:tabular-nums}
 caption{text-align:left;color:var(--muted);font-size:.8rem;padding-bottom:.2rem}
 th,td{padding:.25rem .5rem;border-bottom:1px solid var(--line);text-align:right;
@@ -109,5 +110,5 @@ section{padding:.75rem .7rem;border-radius:8px}h1{font-size:1.3rem}
 body{font-size:10pt}nav,details{display:none}header,main,footer{max-width:none;padding:0}
 section{border:none;border-top:1px solid #999;border-radius:0;padding:.4rem 0;margin:.6rem 0}
 .problems{background:none}h2,h3{break-after:avoid}tr,figure,li{break-inside:avoid}
-.scroll{overflow:visible}.pair{grid-template-columns:1fr}th,td{white-space:normal}}
+.scroll{overflow:visible}.tall{max-height:none}.pair{grid-template-columns:1fr}th,td{white-space:normal}}
 """

@@ -147,13 +147,17 @@ def _epoch_ticks(n: int, most: int) -> list[int]:
     return [1] + [e for e in range(step, n + 1, step) if e > 1]
 
 
-def change_bars(
-    rows: Sequence[tuple[int, str, str, float | None]], title: str, *, width: float = 720.0
+def columns(
+    rows: Sequence[tuple[int, str, str, float | None]],
+    title: str,
+    *,
+    missing: str = "n/a",
+    width: float = 720.0,
 ) -> str:
-    """Relative change per array in forward order: rows of (layer index, path, kind, value).
+    """One value per array in forward order: rows of (layer index, path, kind, value).
 
     Columns are coloured by layer kind and grouped by layer (its index below them); a
-    missing value (``before`` all zeros) is a hollow marker on the baseline.
+    missing value is a hollow marker on the baseline, ``missing`` in its tooltip.
     """
     height, left, bottom, top = 230.0, 56.0, 44.0, 12.0
     plot_w, plot_h = width - left - 10, height - top - bottom
@@ -176,7 +180,7 @@ def change_bars(
                 f'<text class="tick" x="{x + step / 2:.1f}" y="{top + plot_h + 17}" '
                 f'text-anchor="middle">{layer}</text>'
             )
-        tip = escape(f"{path}: {'n/a, before is all zeros' if value is None else f'{value:.4g}'}")
+        tip = escape(f"{path}: {missing if value is None else f'{value:.4g}'}")
         if value is None:
             body.append(
                 f'<rect class="none" x="{x + step * 0.15:.2f}" y="{top + plot_h - 3}" '

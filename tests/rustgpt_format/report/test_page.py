@@ -63,7 +63,9 @@ def test_every_array_and_adam_state_against_numpy() -> None:
     fresh = checkpoint.network[2].optimizer_gamma  # a state that never stepped
     assert fresh is not None
     fresh.timestep, fresh.m[:], fresh.v[:] = 0, 0, 0
-    rows = stat_rows(render(checkpoint))
+    page = render(checkpoint)
+    rows = stat_rows(page)
+    steps = {attrs["data-path"]: attrs for _, attrs in elements(page) if "data-rms" in attrs}
     expected_keys = set()
     for index, layer in enumerate(checkpoint.network):
         states = {parameter: name for name, parameter in layer.OPTIMIZERS.items()}
@@ -85,7 +87,10 @@ def test_every_array_and_adam_state_against_numpy() -> None:
             v_hat = state.v.astype(np.float64) / (1 - state.beta2**t)
             step = m_hat / (np.sqrt(v_hat) + state.epsilon)
             assert_row(rows[(path, "step")], numpy_stats(step), f"{path} step")
+            rms = float(steps[path]["data-rms"])
+            assert rms == pytest.approx(np.sqrt(np.mean(step**2)), rel=1e-9), f"{path} rms"
     assert set(rows) == expected_keys
+    assert steps["network[2].gamma"]["data-rms"] == "None"  # timestep 0: no step
 
 
 def test_histogram_counts_add_up_to_the_array() -> None:
