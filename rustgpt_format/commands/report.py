@@ -101,7 +101,8 @@ def read(path: Path, *, optimizer: bool = True) -> Subject:
                 problems=tuple(problems or error.problems),
                 form=form,
                 size=size,
-                document=_document(path),
+                # Only JSON has a document to show in part; a binary file shows its problems.
+                document=None if form == "safetensors" else _document(path),
             )
     notes = tuple(str(w.message).removeprefix(f"{path}: ") for w in caught)
     migrated = any(note.startswith("migrated from format version 0") for note in notes)
