@@ -55,6 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    inputs = [path for path in (args.first, args.second) if path is not None]
+    if any(_same_file(args.output, path) for path in inputs):
+        stderr.write(f"{args.output}: is an input checkpoint; name the page another file (-o)\n")
+        return 2
     before = None
     if args.second is not None:
         # Only the weights of BEFORE are compared: its Adam state is never read.
@@ -112,6 +116,13 @@ def read(path: Path, *, optimizer: bool = True) -> Subject:
         else f"{checkpoint.format} {checkpoint.format_version}"
     )
     return Subject(str(path), checkpoint, form=_form(path), version=version, size=size, notes=notes)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def _form(path: Path) -> str:

@@ -152,3 +152,15 @@ def test_unwritable_output(tmp_path: Path) -> None:
     code, _, stderr = report(tmp_path / "model.json", "-o", out)
     assert code == 1
     assert stderr == f"{out}: cannot write: No such file or directory\n"
+
+
+def test_the_page_never_overwrites_an_input(tmp_path: Path) -> None:
+    source = tmp_path / "model.json"
+    rf.save(tiny_checkpoint(), source)
+    before = source.read_bytes()
+    code, stdout, stderr = report(source, "-o", tmp_path / "." / "model.json")
+    assert (code, stdout) == (2, "")
+    assert stderr == (
+        f"{tmp_path / '.' / 'model.json'}: is an input checkpoint; name the page another file (-o)\n"
+    )
+    assert source.read_bytes() == before
