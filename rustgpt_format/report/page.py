@@ -412,7 +412,8 @@ def _step_sizes(content: Content) -> str:
         f"{len(rows)} arrays in forward order, coloured by layer kind. The numbers are in "
         "the table below."
     )
-    chart = _both(svg.columns, bars, title, missing="no step yet") + _legend(content)
+    chart = _both(svg.columns, bars, title, quantity="RMS step", missing="no step yet")
+    chart += _legend(content)
     table = _table(
         "Adam's step per array",
         ("array", "RMS step", "largest |step|", "layer"),
@@ -472,11 +473,10 @@ def _comparison(content: Content, before: Subject, found: dict[str, Change] | No
         f"Relative change ||after − before|| / ||before|| of each of {len(rows)} arrays in "
         "forward order, coloured by layer kind. The numbers are in the table below."
     )
-    chart = (
-        f'<figure class="chart-box wide">'
-        f"{_both(svg.columns, bars, title, missing='n/a, before is all zeros')}"
-        f"{_legend(content)}</figure>"
+    drawn = _both(
+        svg.columns, bars, title, quantity="relative change", missing="before is all zeros"
     )
+    chart = f'<figure class="chart-box wide">{drawn}{_legend(content)}</figure>'
     table = _table(
         "Change per array",
         ("array", "relative", "changed", "‖before‖", "‖after − before‖", "layer"),
@@ -494,6 +494,21 @@ def _comparison(content: Content, before: Subject, found: dict[str, Change] | No
         )
     intro = (
         f"<p>What training did to each array between <b>{_text(before.name)}</b> and this "
-        "checkpoint.</p>"
+        f"checkpoint. {_extremes(content)}</p>"
     )
     return _section("changes", "Changes", intro + words + chart + table)
+
+
+def _extremes(content: Content) -> str:
+    """One sentence: how many arrays changed, which the most and which the least."""
+    changes = [(a.path, a.change) for layer in content.layers for a in layer.arrays if a.change]
+    changed = sum(1 for _, c in changes if c.changed > 0)
+    moved = [(c.relative, path) for path, c in changes if c.relative]  # in forward order
+    if not moved:
+        return f"{changed} of {len(changes)} arrays changed."
+    most, least = max(moved, key=lambda m: m[0]), min(moved, key=lambda m: m[0])
+    return (
+        f"{changed} of {len(changes)} arrays changed; relative to its size, the most "
+        f"<code>{_text(most[1])}</code> ({_num(most[0])}), the least "
+        f"<code>{_text(least[1])}</code> ({_num(least[0])})."
+    )

@@ -151,22 +151,39 @@ def columns(
     rows: Sequence[tuple[int, str, str, float | None]],
     title: str,
     *,
+    quantity: str,
     missing: str = "n/a",
     width: float = 720.0,
 ) -> str:
     """One value per array in forward order: rows of (layer index, path, kind, value).
 
     Columns are coloured by layer kind and grouped by layer (its index below them); a
-    missing value is a hollow marker on the baseline, ``missing`` in its tooltip.
+    missing value is a hollow marker on the baseline, ``missing`` in its tooltip. When
+    the values span more than a hundredfold, the axis is logarithmic (a zero is then a
+    hollow marker too), so that the small ones still show.
     """
-    height, left, bottom, top = 230.0, 56.0, 44.0, 12.0
+    height, left, bottom, top = 240.0, 66.0, 44.0, 12.0
     plot_w, plot_h = width - left - 10, height - top - bottom
-    values = [v for *_, v in rows if v is not None]
-    high: float = max(values, default=0.0) or 1.0
+    positive = [v for *_, v in rows if v is not None and v > 0]
+    log = len(positive) > 1 and max(positive) > 100 * min(positive)
+    low: float
+    high: float
+    if log:  # whole decades, in log10 units
+        first, last = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+        low, high, ticks = first, last, [10.0**e for e in range(first, last + 1)]
+    else:
+        low, high = 0.0, max(positive, default=0.0) or 1.0
+        ticks = _ticks(0.0, high, False)
+
+    def height_of(value: float) -> float:
+        if log:
+            return plot_h * (math.log10(value) - low) / (high - low)
+        return plot_h * value / high
+
     step = plot_w / max(len(rows), 1)
     body = []
-    for tick in _ticks(0.0, high, False):
-        y = top + plot_h * (1 - tick / high)
+    for tick in ticks:
+        y = top + plot_h - height_of(tick)
         body.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}"/>')
         body.append(
             f'<text class="tick" x="{left - 8}" y="{y + 5:.1f}" text-anchor="end">{tick:g}</text>'
@@ -181,13 +198,13 @@ def columns(
                 f'text-anchor="middle">{layer}</text>'
             )
         tip = escape(f"{path}: {missing if value is None else f'{value:.4g}'}")
-        if value is None:
+        if value is None or (log and value <= 0):
             body.append(
                 f'<rect class="none" x="{x + step * 0.15:.2f}" y="{top + plot_h - 3}" '
                 f'width="{step * 0.7:.2f}" height="3"><title>{tip}</title></rect>'
             )
             continue
-        h = max(0.5, plot_h * value / high)
+        h = max(0.5, height_of(value))
         body.append(
             f'<rect class="k-{escape(kind.lower())}" x="{x + step * 0.15:.2f}" '
             f'y="{top + plot_h - h:.2f}" width="{step * 0.7:.2f}" height="{h:.2f}">'
@@ -201,4 +218,10 @@ def columns(
         f'<text class="label" x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
         "layer (its arrays in forward order)</text>"
     )
-    return _svg(width, height, title, body, "chart")
+    middle = top + plot_h / 2
+    body.append(
+        f'<text class="label" x="14" y="{middle:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {middle:.1f})">{escape(quantity)}{" (log scale)" if log else ""}'
+        "</text>"
+    )
+    return _svg(width, height, title + (" The axis is logarithmic." if log else ""), body, "chart")

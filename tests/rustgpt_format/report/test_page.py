@@ -163,6 +163,19 @@ def test_two_checkpoints_changes_against_numpy() -> None:
             relative = difference / np.linalg.norm(b.astype(np.float64))
             assert float(row["data-relative"]) == pytest.approx(relative, rel=1e-12, abs=0)
     assert rows == {}
+    relatives = {}
+    for index, layer in enumerate(before.network):
+        for name, b in layer.parameters().items():
+            a = getattr(after.network[index], name).astype(np.float64)
+            if b.any() and (a != b).any():
+                relatives[f"network[{index}].{name}"] = np.linalg.norm(a - b) / np.linalg.norm(b)
+    assert list(relatives) == ["network[1].w_q", "network[3].w1"]  # b1 was all zeros
+    most, least = max(relatives, key=relatives.get), min(relatives, key=relatives.get)
+    assert (
+        "3 of 15 arrays changed; relative to its size, the most "
+        f"<code>{most}</code> ({relatives[most]:.4g}), the least "
+        f"<code>{least}</code> ({relatives[least]:.4g})."
+    ) in render(after, before=before)
     assert (
         float(change_rows(render(after, before=before))["network[1].w_q"]["data-changed"]) == 1 / 8
     )
