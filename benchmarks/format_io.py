@@ -109,7 +109,7 @@ def main() -> None:
         return [np.array(a["data"], dtype=np.float32) for a in document["arrays"]]
 
     raw_save()
-    checkpoint.save(ours)
+    rf.save(checkpoint, ours)
     assert rf.load(ours) == checkpoint
     size = ours.stat().st_size
     print(f"checkpoint: {floats:,} floats in {len(arrays)} arrays, {size / 1e6:.1f} MB of JSON")
@@ -117,7 +117,7 @@ def main() -> None:
     rows = [
         (
             "save",
-            best_of(args.repeat, lambda: checkpoint.save(ours)),
+            best_of(args.repeat, lambda: rf.save(checkpoint, ours)),
             best_of(args.repeat, raw_save),
         ),
         ("load", best_of(args.repeat, lambda: rf.load(ours)), best_of(args.repeat, raw_load)),
@@ -137,7 +137,7 @@ def main() -> None:
 def binary(checkpoint: rf.Checkpoint, folder: Path, repeat: int) -> None:
     """The .safetensors form against the safetensors library alone, and weights-only load."""
     ours, raw = folder / "checkpoint.safetensors", folder / "raw.safetensors"
-    checkpoint.save(ours)
+    rf.save(checkpoint, ours)
     tensors = safetensors.numpy.load_file(str(ours))
     safetensors.numpy.save_file(tensors, str(raw))
     assert rf.load(ours) == checkpoint
@@ -145,7 +145,7 @@ def binary(checkpoint: rf.Checkpoint, folder: Path, repeat: int) -> None:
     rows = [
         (
             "save",
-            best_of(repeat, lambda: checkpoint.save(ours)),
+            best_of(repeat, lambda: rf.save(checkpoint, ours)),
             best_of(repeat, lambda: safetensors.numpy.save_file(tensors, str(raw))),
         ),
         (

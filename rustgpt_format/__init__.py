@@ -1,24 +1,28 @@
 """RustGPT checkpoints as a versioned, validated file format."""
 
-from rustgpt_format.adam import AdamState
-from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.config import ModelConfig
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
-from rustgpt_format.files import load, save
 from rustgpt_format.float32 import Float32, Float32Array
-from rustgpt_format.layers import (
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
+from rustgpt_format.models import (
+    END_OF_SEQUENCE,
+    AdamState,
+    Checkpoint,
     Embeddings,
     FeedForward,
     Layer,
     LayerNorm,
+    ModelConfig,
     OutputProjection,
     SelfAttention,
+    TrainingPhase,
+    TrainingState,
+    Vocab,
 )
-from rustgpt_format.limits import DEFAULT_LIMITS, Limits
+from rustgpt_format.reading import load, loads
 from rustgpt_format.schema import json_schema
-from rustgpt_format.training import TrainingPhase, TrainingState
+from rustgpt_format.validation import validate
 from rustgpt_format.versions import FORMAT, FORMAT_VERSION
-from rustgpt_format.vocab import END_OF_SEQUENCE, Vocab
+from rustgpt_format.writing import dumps, save
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -43,7 +47,10 @@ __all__ = [
     "TrainingPhase",
     "TrainingState",
     "Vocab",
+    "dumps",
     "json_schema",
     "load",
+    "loads",
     "save",
+    "validate",
 ]

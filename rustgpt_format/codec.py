@@ -21,52 +21,83 @@ from typing import Any
 import numpy as np
 import orjson
 
-from rustgpt_format.checkpoint import Checkpoint
+from rustgpt_format.boundary import validated
 from rustgpt_format.errors import CheckpointError, FieldError, PathPart, format_path, join_path
 from rustgpt_format.float32 import floats_from_numbers
 from rustgpt_format.json_scan import duplicate_key, nesting_depth, path_at, without_strings
 from rustgpt_format.limits import DEFAULT_LIMITS, FORMAT_DEPTH, Limits
+from rustgpt_format.models import Checkpoint
 
-_DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
-_NUMBER_BYTES = b"0123456789.eE+-, \t\r\n"
+# A numeric data array, found in one pass: the key (in any spelling JSON allows, so
+# that "d\u0061ta" is read like "data"), then only number characters up to the "]".
+# Possessive repeats never give back, so a failed attempt costs what it read, and
+# attempts at different keys read disjoint text: the scan is linear in the document.
+_DATA_ARRAY = re.compile(
+    rb'"(?:d|\\u0064)(?:a|\\u0061)(?:t|\\u0074)(?:a|\\u0061)"\s*+:\s*+'
+    rb"(\[[0-9.eE+\-, \t\r\n]*+\])"
+)
+_BLANK = re.compile(rb"\s*+")
+_CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 bytes that do not start a character
 _BOM = b"\xef\xbb\xbf"
 
 
-def parse(
-    data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAULT_LIMITS
-) -> Any:
+def parse(data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Decode JSON text, with numeric ``data`` arrays already float32 ndarrays.
 
-    Every size the text implies is checked against ``limits`` before it is acted on.
+    Every size the text implies is checked against ``limits`` before it is acted on,
+    and every step is linear in the length of the text. Besides the text and the
+    arrays it returns, the memory used is bounded by ``limits.max_header_bytes``
+    and a chunk of numbers.
+
+    >>> parse(b'{"w": {"v": 1, "dim": [1, 2], "data": [0.5, -0]}}')["w"]["data"]
+    array([ 0.5, -0. ], dtype=float32)
     """
     if isinstance(data, str) and len(data) > limits.max_file_bytes:
         raise _too_big(len(data), limits)  # characters: at least as many bytes
     raw = _as_bytes(data)
     if len(raw) > limits.max_file_bytes:
         raise _too_big(len(raw), limits)
-    if not raw.strip():
+    if _BLANK.fullmatch(raw):
         raise CheckpointError("expected a JSON document, found an empty file")
     if raw.startswith(_BOM):
         raise CheckpointError("expected UTF-8 JSON without a byte-order mark, found a BOM")
     marker = secrets.token_hex(12)
-    pieces: list[bytes] = []
+    # The skeleton is checked before any array is decoded: a document that is not
+    # JSON, nests too deep or repeats a key is refused without the memory of its arrays.
+    spans = _find_arrays(raw, marker, limits)
+    names = [f"{marker}{index}" for index in range(len(spans))]
+    skeleton, holders = _checked_skeleton(raw, spans, names, marker, limits)
+    arrays, failed = _decode(raw, spans, names, limits, keep=True)
+    if failed:  # left in place: the validator (or the parser) names what is wrong in them
+        kept = [index for index in range(len(spans)) if index not in failed]
+        spans, names = [spans[index] for index in kept], [names[index] for index in kept]
+        skeleton, holders = _checked_skeleton(raw, spans, names, marker, limits)
+    for holder in holders:
+        holder["data"] = arrays[holder["data"]]
+    return skeleton
+
+
+def _decode(
+    raw: bytes, spans: list[tuple[int, int]], names: list[str], limits: Limits, *, keep: bool
+) -> tuple[dict[str, np.ndarray], set[int]]:
+    """Each array decoded (or, without ``keep``, checked) in order, by name; and the
+    indices of the small arrays that failed, to be left in the document."""
     arrays: dict[str, np.ndarray] = {}
-    done = elements = outside = 0
-    for match in _DATA_KEY.finditer(raw):
-        key_start, start = match.start(), match.end() - 1
-        if key_start < done or _escaped(raw, key_start):
-            continue
-        close = raw.find(b"]", start)
-        if close < 0:
-            break
-        span = raw[start : close + 1]
-        if span.translate(None, _NUMBER_BYTES) != b"[]":
-            continue
+    failed: set[int] = set()
+    elements = 0
+    for index, (start, end) in enumerate(spans):
         try:
-            values = _numbers(span)
+            values = _numbers(raw, start, end - 1, room=limits.max_elements - elements, keep=keep)
+        except _TooManyError:
+            raise CheckpointError(
+                f"expected at most {limits.max_elements} numbers in all arrays "
+                f"(Limits.max_elements), found more by this array{_RAISE}",
+                path=path_at(raw, offset=start),
+            ) from None
         except (orjson.JSONDecodeError, FieldError) as error:
-            if len(span) <= _LEFT_TO_VALIDATOR:
-                continue  # left in place: the validator reports it with its path
+            if end - start <= _LEFT_TO_VALIDATOR:
+                failed.add(index)
+                continue
             where = path_at(raw, offset=start)
             if isinstance(error, FieldError):
                 raise CheckpointError(
@@ -75,24 +106,46 @@ def parse(
             raise CheckpointError(
                 f"expected numbers, found invalid JSON: {error.msg}", path=where
             ) from None
-        # Counted once decoded: decoding a span allocates at most twice its bytes,
-        # and the span is already in memory, bounded by Limits.max_file_bytes.
         elements += values.size
-        if elements > limits.max_elements:
-            raise CheckpointError(
-                f"expected at most {limits.max_elements} numbers in all arrays "
-                f"(Limits.max_elements), found more by this array{_RAISE}",
-                path=path_at(raw, offset=start),
-            )
-        name = f"{marker}{len(arrays)}"
-        arrays[name] = values
-        pieces += [raw[done:start], b'"', name.encode(), b'"']
-        outside += start - done + len(name) + 2
+        if keep:
+            arrays[names[index]] = values
+    return arrays, failed
+
+
+def _find_arrays(raw: bytes, marker: str, limits: Limits) -> list[tuple[int, int]]:
+    """Where the numeric data arrays are (from "[" to after "]"), keeping the rest of the
+    document, placeholders included, within ``limits.max_header_bytes`` as it goes."""
+    spans: list[tuple[int, int]] = []
+    outside = done = 0
+    for match in _DATA_ARRAY.finditer(raw):
+        if _escaped(raw, match.start()):
+            continue
+        start, end = match.span(1)
+        outside += start - done + len(marker) + len(str(len(spans))) + 2
         if outside > limits.max_header_bytes:
             raise _outside_too_big(outside, limits)
-        done = close + 1
+        spans.append((start, end))
+        done = end
+    return spans
+
+
+def _checked_skeleton(
+    raw: bytes, spans: list[tuple[int, int]], names: list[str], marker: str, limits: Limits
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The document with each span replaced by its name as a string, parsed and checked
+    (size, nesting, syntax, string lengths, duplicate keys); and the objects whose
+    ``data`` is such a name."""
+    pieces: list[bytes] = []
+    placed: list[_Span] = []
+    done = outside = 0
+    for (start, end), name in zip(spans, names, strict=True):
+        placed.append((start, end, outside + start - done, len(name) + 2))
+        pieces += [raw[done:start], b'"', name.encode(), b'"']
+        outside += start - done + len(name) + 2
+        done = end
     pieces.append(raw[done:])
-    text = b"".join(pieces) if arrays else raw
+    text = b"".join(pieces) if spans else raw
+    del pieces
     if len(text) > limits.max_header_bytes:
         raise _outside_too_big(len(text), limits)
     structure = without_strings(text)
@@ -105,28 +158,41 @@ def parse(
         )
     try:
         skeleton = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return _parse_invalid(raw)
-    members = _restore(skeleton, arrays, marker, limits.max_string_chars)
+    except orjson.JSONDecodeError as error:
+        # The first error may be inside an array taken out (a "]" where a digit was due
+        # ends the array early). The arrays are checked in order, as reading them
+        # would, without keeping them; the small ones found wrong go back in the text.
+        _, failed = _decode(raw, spans, names, limits, keep=False)
+        if failed:
+            kept = [index for index in range(len(spans)) if index not in failed]
+            spans, names = [spans[index] for index in kept], [names[index] for index in kept]
+            return _checked_skeleton(raw, spans, names, marker, limits)
+        return _parse_invalid(raw, text, placed, error), []
+    members, holders = _walk(skeleton, set(names), marker, limits.max_string_chars)
     if members != structure.count(b":"):
         raise CheckpointError(
             "expected unique keys, found this key twice in one object (JSON readers differ "
             "on which of the two values they keep)",
             path=duplicate_key(text) or "",
         )
-    return skeleton
+    return skeleton, holders
 
 
 _LEFT_TO_VALIDATOR = 1 << 16
 """A bad numeric array up to this many bytes is left for the validator to name."""
 
-_CHUNK = 1 << 20
-"""Bytes of numbers decoded at once: bounds the Python floats alive at a time."""
+_CHUNK = 1 << 18
+"""Bytes of numbers decoded at once: bounds the Python floats alive at a time, and
+orjson's own buffers for them (some 15 times the text: 4 MB for a chunk)."""
 
 _STDLIB_FALLBACK = 1 << 26
 """Invalid documents up to this size are re-read by the standard library to name a NaN."""
 
 _RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
+
+
+class _TooManyError(Exception):
+    """An array holds more numbers than are left under Limits.max_elements."""
 
 
 def _too_big(size: int, limits: Limits) -> CheckpointError:
@@ -158,50 +224,103 @@ def _as_bytes(data: object) -> bytes:
     raise CheckpointError(f"expected JSON text as bytes or str, found {type(data).__name__}")
 
 
-def _numbers(span: bytes) -> np.ndarray:
-    """A numeric JSON array as float32, decoded a chunk at a time when it is large."""
-    if len(span) <= _CHUNK:
+def _numbers(raw: bytes, start: int, close: int, *, room: int, keep: bool = True) -> np.ndarray:
+    """The numeric JSON array ``raw[start : close + 1]`` as float32, at most ``room`` numbers.
+
+    A large array is counted (by its commas) before anything is allocated for it, and
+    decoded a chunk at a time into one float32 array: the Python floats alive at once
+    are those of one chunk. Without ``keep`` the array is only checked: what comes back
+    is a view of the right size on a single value.
+    """
+    if close + 1 - start <= _CHUNK:
+        span = raw[start : close + 1]
         values = floats_from_numbers(orjson.loads(span), only_numbers=True)
+        if values.size > room:
+            raise _TooManyError
         _negative_zeros(span, values)
         return values
-    values = np.empty(span.count(b",") + 1, dtype=np.float32)
-    filled, position, end = 0, 1, len(span) - 1
+    count = raw.count(b",", start, close) + 1
+    if count > room:
+        raise _TooManyError
+    kept = np.empty(count if keep else 1, dtype=np.float32)
+    filled, position = 0, start + 1
     while True:
-        cut = span.find(b",", position + _CHUNK, end) if position + _CHUNK < end else -1
-        chunk = b"[" + span[position : end if cut < 0 else cut] + b"]"
+        cut = raw.find(b",", position + _CHUNK, close) if position + _CHUNK < close else -1
+        chunk = b"[" + raw[position : close if cut < 0 else cut] + b"]"
         try:
             part = floats_from_numbers(orjson.loads(chunk), only_numbers=True)
         except FieldError as error:
             raise FieldError(error.message, filled + int(error.parts[0])) from None
         if not part.size:
             raise FieldError("expected a number, found none between two commas", filled)
-        _negative_zeros(chunk, part)
-        values[filled : filled + part.size] = part
+        if keep:
+            _negative_zeros(chunk, part)
+            kept[filled : filled + part.size] = part
         filled += part.size
         if cut < 0:
-            return values
+            return kept if keep else np.broadcast_to(kept, (filled,))
         position = cut + 1
 
 
-def _parse_invalid(raw: bytes) -> Any:
-    """Explain a document orjson refused.
+_Span = tuple[int, int, int, int]
+"""A decoded array: its start and end in the document, where its placeholder starts in
+the skeleton (bytes) and the placeholder's length (ASCII, as the array's text)."""
+
+
+def _parse_invalid(raw: bytes, text: bytes, spans: list[_Span], error: Any) -> Any:
+    """Explain a document orjson refused, from its ``error`` in the skeleton ``text``.
+
+    Neither the document nor a copy of it is parsed again: a second parse would build
+    the Python floats the array reader avoids, and orjson's error holds the whole text
+    as a str. The error is moved from the skeleton to the document instead.
 
     NaN and Infinity are not JSON, but some writers emit them; reading them with the
     standard library lets the error name the element instead of a byte offset. The
     standard library accepts more than JSON (lone surrogates, UTF-16, huge integers),
     so what it reads is only used to place the first NaN or Infinity, never returned.
+    The skeleton is what it reads: the arrays taken out held only numbers, and the
+    paths are the same.
     """
-    try:
-        orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        found = None
-        if len(raw) <= _STDLIB_FALLBACK:
-            with contextlib.suppress(ValueError, RecursionError):
-                found = _first_constant(json.loads(raw, parse_constant=_Constant))
-        if found is not None:
-            raise found from None
-        raise CheckpointError(f"expected a JSON document, found invalid JSON: {error}") from None
-    raise CheckpointError("internal error: the fast reader lost a valid document")
+    found = None
+    if len(text) <= _STDLIB_FALLBACK and (b"NaN" in text or b"Infinity" in text):
+        with contextlib.suppress(ValueError, RecursionError):
+            found = _first_constant(json.loads(text, parse_constant=_Constant))
+    if found is not None:
+        raise found from None
+    where = _error_in_document(raw, text, spans, error)
+    raise CheckpointError(f"expected a JSON document, found invalid JSON: {where}") from None
+
+
+def _error_in_document(raw: bytes, text: bytes, spans: list[_Span], error: Any) -> str:
+    """orjson's message for ``raw``, made from its ``error`` in the skeleton ``text``.
+
+    orjson counts characters; each array left the skeleton for a placeholder, both
+    ASCII. Spans before the error shift its character offset by their difference in
+    length and its line by their line breaks; its column is counted from the last line
+    break before it, in the skeleton or inside an array.
+    """
+    position, line = int(error.pos), int(error.lineno)
+    newline = position - error.colno  # the skeleton's last line break before it; -1: none
+    shift = newline_shift = 0
+    last_break = -1  # in the document, the last line break inside an array before it
+    chars = previous = 0  # characters of the skeleton up to ``previous`` (a byte offset)
+    for start, end, skeleton_at, length in spans:
+        chars += len(text[previous:skeleton_at].translate(None, _CONTINUATION))
+        previous = skeleton_at
+        if chars + length > position:
+            break  # this placeholder and those after it are past the error
+        breaks = raw.count(b"\n", start, end)
+        if breaks:
+            line += breaks
+            last_break = chars + shift + raw.rfind(b"\n", start, end) - start
+        shift += end - start - length
+        if newline >= chars + length:
+            newline_shift = shift
+    newline = newline + newline_shift if newline >= 0 else -1
+    position += shift
+    return (
+        f"{error.msg}: line {line} column {position - max(newline, last_break)} (char {position})"
+    )
 
 
 class _Constant(float):
@@ -212,7 +331,15 @@ class _Constant(float):
 
 
 def _first_constant(node: Any, parts: tuple[PathPart, ...] = ()) -> CheckpointError | None:
-    """The error naming the first NaN or Infinity (nesting is already bounded)."""
+    """The error naming the first NaN or Infinity (nesting is already bounded).
+
+    ``node`` is what the standard library read: a container, or a document that is a
+    bare number or constant.
+    """
+    if isinstance(node, _Constant) and not parts:
+        return CheckpointError(f"expected a finite number, found {float(node)}")
+    if not isinstance(node, (dict, list)):
+        return None
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
         if isinstance(value, _Constant):
@@ -256,19 +383,27 @@ def _escaped(raw: bytes, quote: int) -> bool:
     return backslashes % 2 == 1
 
 
-def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str, max_chars: int) -> int:
-    """Put the decoded arrays back and check string lengths; count the keys of all objects."""
+def _walk(
+    node: Any, names: set[str], marker: str, max_chars: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Check string lengths and count the keys of all objects; find the objects whose
+    ``data`` is a placeholder among ``names``."""
     members = 0
+    holders: list[dict[str, Any]] = []
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             members += len(item)
             data = item.get("data")
-            if isinstance(data, str) and data.startswith(marker) and data in arrays:
-                item["data"] = arrays[data]
+            placeholder = isinstance(data, str) and data.startswith(marker) and data in names
+            if placeholder:
+                holders.append(item)
             for key, value in item.items():
-                if len(key) > max_chars or (isinstance(value, str) and len(value) > max_chars):
+                if len(key) > max_chars:
+                    raise _long_string(node, max_chars, marker)
+                long = isinstance(value, str) and len(value) > max_chars
+                if long and not (placeholder and key == "data"):
                     raise _long_string(node, max_chars, marker)
                 if isinstance(value, (dict, list)):
                     stack.append(value)
@@ -278,7 +413,7 @@ def _restore(node: Any, arrays: dict[str, np.ndarray], marker: str, max_chars: i
                     stack.append(value)
                 elif isinstance(value, str) and len(value) > max_chars:
                     raise _long_string(node, max_chars, marker)
-    return members
+    return members, holders
 
 
 def _long_string(node: Any, max_chars: int, marker: str) -> CheckpointError:
@@ -319,7 +454,7 @@ def decode(
     >>> decode(encode(tiny_checkpoint())).config.embedding_dim
     4
     """
-    return Checkpoint.model_validate(parse(data, limits=limits))
+    return validated(Checkpoint, parse(data, limits=limits))
 
 
 def wire_document(checkpoint: Checkpoint, *, arrays: bool = True) -> dict[str, Any]:
@@ -330,9 +465,9 @@ def wire_document(checkpoint: Checkpoint, *, arrays: bool = True) -> dict[str, A
     """
     context = {"wire": True, "arrays": arrays}
     document: dict[str, Any] = checkpoint.model_dump(context=context)
-    for key in ("training", "metadata"):
-        if document[key] is None:
-            del document[key]
+    for key, field in type(checkpoint).model_fields.items():
+        if not field.is_required() and field.default is None and document[key] is None:
+            del document[key]  # optional keys are left out when absent
     return document
 
 

@@ -18,78 +18,22 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from rustgpt_format.adam import AdamState
+from rustgpt_format.codec import wire_document
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
 from rustgpt_format.float32 import describe
-from rustgpt_format.layers import LAYER_KINDS
+from rustgpt_format.models import LAYER_KINDS, AdamState, Checkpoint
+from rustgpt_format.models.layers import DIM_NAMES
 from rustgpt_format.versions import FORMAT, FORMAT_VERSION
-
-if TYPE_CHECKING:
-    from rustgpt_format.checkpoint import Checkpoint
 
 RUSTGPT_HIDDEN_DIM = 256
 """RustGPT's ``HIDDEN_DIM``: the hidden_dim of a network that has no FeedForward layer."""
 
-CACHES: dict[str, tuple[str, ...]] = {
-    "Embeddings": ("cached_input",),
-    "SelfAttention": ("cached_input",),
-    "FeedForward": ("input", "hidden_pre_activation", "hidden_post_activation"),
-    "LayerNorm": ("cached_input", "cached_mean", "cached_std"),
-    "OutputProjection": ("cached_input",),
-}
-"""Forward caches of each layer struct: transient, dropped on reading, null on writing."""
-
-RUST_FIELDS: dict[str, tuple[str, ...]] = {
-    "Embeddings": (
-        "token_embeddings",
-        "positional_embeddings",
-        "cached_input",
-        "token_optimizer",
-        "positional_optimizer",
-    ),
-    "SelfAttention": (
-        "embedding_dim",
-        "w_q",
-        "w_k",
-        "w_v",
-        "cached_input",
-        "optimizer_w_q",
-        "optimizer_w_k",
-        "optimizer_w_v",
-    ),
-    "FeedForward": (
-        "w1",
-        "b1",
-        "w2",
-        "b2",
-        "input",
-        "hidden_pre_activation",
-        "hidden_post_activation",
-        "optimizer_w1",
-        "optimizer_b1",
-        "optimizer_w2",
-        "optimizer_b2",
-    ),
-    "LayerNorm": (
-        "epsilon",
-        "gamma",
-        "beta",
-        "cached_input",
-        "cached_mean",
-        "cached_std",
-        "optimizer_gamma",
-        "optimizer_beta",
-    ),
-    "OutputProjection": ("w_out", "b_out", "optimizer", "cached_input"),
-}
-"""Every key of each RustGPT layer struct, in declaration order."""
-
 _VOCAB_KEYS = ("encode", "decode", "words")
-_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")  # used with fullmatch: no "1\n"
 _LAYER_PATH = re.compile(r"^network\[(\d+)\](.*)$")
 
 
@@ -188,7 +132,8 @@ def _untag(item: object, where: str, problems: list[Problem]) -> tuple[str | Non
         problems.append(
             Problem(f"{where}.{tag}.type", "unknown key (RustGPT's layers have no 'type' key)")
         )
-    for cache in CACHES[tag]:
+    kind = LAYER_KINDS[tag]
+    for cache in kind.CACHES:
         value = body.get(cache)
         if value is not None and not (isinstance(value, dict) and "dim" in value):
             problems.append(
@@ -197,7 +142,7 @@ def _untag(item: object, where: str, problems: list[Problem]) -> tuple[str | Non
                     f"expected null or an array (a forward cache), found {describe(value)}",
                 )
             )
-    layer = {key: value for key, value in body.items() if key not in CACHES[tag]}
+    layer = {key: value for key, value in body.items() if key not in kind.CACHES}
     return tag, {"type": tag, **layer}
 
 
@@ -251,7 +196,7 @@ def _check_vocab(vocab: object, problems: list[Problem]) -> Any:
         problems.append(Problem("vocab.encode", f"expected an object, found {describe(encode)}"))
     if isinstance(decode, dict):
         for key, word in decode.items():
-            if not _DECIMAL.match(key):
+            if not _DECIMAL.fullmatch(key):
                 problems.append(
                     Problem(map_key("vocab.decode", key), "expected a decimal token id as key")
                 )
@@ -290,30 +235,27 @@ def _dim(array: object) -> tuple[int, int] | None:
 def _infer_config(layers: Any, words: Any) -> tuple[dict[str, int], dict[str, str]]:
     """The config a 1.0 document states, read off the arrays; and where each came from.
 
-    An axis that cannot be read (no such layer, a malformed ``dim``) gets 1: the
-    validator then reports the real problem, at the array or the layer order.
+    Each layer kind's shape table says which axis of which array carries which
+    dimension; the first array that carries one gives it. An axis that cannot be read
+    (no such layer, a malformed ``dim``) gets 1: the validator then reports the real
+    problem, at the array or the layer order.
     """
     found: dict[str, tuple[int, str]] = {}
-
-    def take(name: str, size: int | None, source: str) -> None:
-        if size is not None and name not in found:
-            found[name] = (size, source)
-
     if isinstance(words, list):
-        take("vocab_size", len(words), "the number of words in vocab")
+        found["vocab_size"] = (len(words), "the number of words in vocab")
     for index, layer in enumerate(layers if isinstance(layers, list) else []):
-        kind = layer.get("type") if isinstance(layer, dict) else None
-        where = f"network[{index}].{kind}"
-        if kind == "Embeddings":
-            token = _dim(layer.get("token_embeddings"))
-            positional = _dim(layer.get("positional_embeddings"))
-            take("embedding_dim", token and token[1], f"{where}.token_embeddings")
-            take("vocab_size", token and token[0], f"{where}.token_embeddings")
-            take("max_seq_len", positional and positional[0], f"{where}.positional_embeddings")
-        elif kind == "FeedForward":
-            w1 = _dim(layer.get("w1"))
-            take("hidden_dim", w1 and w1[1], f"{where}.w1")
-    take("hidden_dim", RUSTGPT_HIDDEN_DIM, "RustGPT's HIDDEN_DIM (no FeedForward layer)")
+        tag = layer.get("type") if isinstance(layer, dict) else None
+        kind = LAYER_KINDS.get(tag) if isinstance(tag, str) else None
+        if kind is None or not isinstance(layer, dict):
+            continue
+        for name, symbols in kind.SHAPES.items():
+            dim = _dim(layer.get(name))
+            for axis, symbol in enumerate(symbols):
+                if dim is not None and symbol in DIM_NAMES:
+                    where = f"network[{index}].{tag}.{name}"
+                    found.setdefault(DIM_NAMES[symbol], (dim[axis], where))
+    default_hidden = (RUSTGPT_HIDDEN_DIM, "RustGPT's HIDDEN_DIM (no FeedForward layer)")
+    found.setdefault("hidden_dim", default_hidden)
     config = {name: found.get(name, (1, ""))[0] for name in _CONFIG_NAMES}
     sources = {name: found[name][1] for name in found}
     return config, sources
@@ -349,43 +291,43 @@ def _old_message(message: str, sources: dict[str, str]) -> str:
 # --- writing ------------------------------------------------------------------------
 
 
-def to_rustgpt(checkpoint: Checkpoint, *, indent: int | None = None) -> bytes:
-    """The checkpoint as RustGPT's ``serde_json`` would write it (``LLM::load`` reads it).
+def rustgpt_document(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The checkpoint as RustGPT's structs hold it (``LLM { vocab, network }``), ready to encode.
 
-    Every cache is ``null``; the vocab carries ``encode``, ``decode`` and ``words``;
-    numbers are float32 shortest texts, as Rust's ``serde_json`` writes ``f32``. The
-    dialect has no place for ``training`` or ``metadata`` (dropped, with a
-    :class:`FormatWarning`) and RustGPT's optimizer fields are not optional: a missing
-    optimizer is written as a fresh Adam state (zero moments, timestep 0, RustGPT's
-    hyper-parameters), which is what a trainer resuming from it would start with.
-    A network without a FeedForward layer is refused unless its hidden_dim is
-    RustGPT's 256, the value a reader infers for it.
+    Every cache is ``None``; the vocab carries ``encode``, ``decode`` and ``words``;
+    each layer has exactly the fields of its RustGPT struct, in declaration order
+    (``RUST_FIELDS`` of its kind). The dialect has no place for ``training`` or
+    ``metadata`` (dropped, with a :class:`FormatWarning`) and RustGPT's optimizer
+    fields are not optional: a missing optimizer becomes a fresh Adam state (zero
+    moments, timestep 0, RustGPT's hyper-parameters), which is what a trainer resuming
+    from it would start with. A network without a FeedForward layer is refused unless
+    its hidden_dim is RustGPT's 256, the value a reader infers for it.
 
     >>> from rustgpt_format.examples import tiny_checkpoint
-    >>> to_rustgpt(tiny_checkpoint())[:28]
-    b'{"vocab":{"encode":{"w0":0,"'
+    >>> list(rustgpt_document(tiny_checkpoint())["network"][1])
+    ['SelfAttention']
     """
-    from rustgpt_format.codec import wire_document
-
-    if indent not in (None, 2):
-        raise ValueError(f"indent: expected None or 2, found {indent!r}")
-    has_feed_forward = any(layer.type == "FeedForward" for layer in checkpoint.network)
-    if not has_feed_forward and checkpoint.config.hidden_dim != RUSTGPT_HIDDEN_DIM:
+    has_hidden = any(
+        "h" in symbols for layer in checkpoint.network for symbols in layer.SHAPES.values()
+    )
+    if not has_hidden and checkpoint.config.hidden_dim != RUSTGPT_HIDDEN_DIM:
         raise CheckpointError(
             f"RustGPT's JSON has no config: without a FeedForward layer, hidden_dim "
             f"{checkpoint.config.hidden_dim} would read back as {RUSTGPT_HIDDEN_DIM}",
             path="config.hidden_dim",
         )
     document = wire_document(checkpoint)
-    dropped = [key for key in ("training", "metadata") if key in document]
+    dropped = [
+        key for key in type(checkpoint).model_fields if key not in _CARRIED and key in document
+    ]
     fresh: list[str] = []
     network = []
     for index, (layer, wire) in enumerate(
         zip(checkpoint.network, document["network"], strict=True)
     ):
         body: dict[str, Any] = {}
-        for key in RUST_FIELDS[layer.type]:
-            if key in CACHES[layer.type]:
+        for key in layer.RUST_FIELDS:
+            if key in layer.CACHES:
                 body[key] = None
             elif key in layer.OPTIMIZERS and wire[key] is None:
                 shape = getattr(layer, layer.OPTIMIZERS[key]).shape
@@ -404,14 +346,33 @@ def to_rustgpt(checkpoint: Checkpoint, *, indent: int | None = None) -> bytes:
         warnings.warn(
             f"RustGPT's JSON has no place for {' and '.join(dropped)}: not written",
             FormatWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     if fresh:
         warnings.warn(
             f"RustGPT's layers need an optimizer state: wrote fresh Adam states for "
             f"{len(fresh)} missing ones ({fresh[0]}{', ...' if len(fresh) > 1 else ''})",
             FormatWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+    return {"vocab": vocab, "network": network}
+
+
+_CARRIED = ("format", "format_version", "config", "vocab", "network")
+"""Fields of a checkpoint that RustGPT's dialect carries (config inferred, not written)."""
+
+
+def to_rustgpt(checkpoint: Checkpoint, *, indent: int | None = None) -> bytes:
+    """The checkpoint as RustGPT's ``serde_json`` would write it (``LLM::load`` reads it).
+
+    Numbers are float32 shortest texts, as Rust's ``serde_json`` writes ``f32``; see
+    :func:`rustgpt_document` for what is written.
+
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> to_rustgpt(tiny_checkpoint())[:28]
+    b'{"vocab":{"encode":{"w0":0,"'
+    """
+    if indent not in (None, 2):
+        raise ValueError(f"indent: expected None or 2, found {indent!r}")
     option = orjson.OPT_SERIALIZE_NUMPY | (orjson.OPT_INDENT_2 if indent else 0)
-    return orjson.dumps({"vocab": vocab, "network": network}, option=option)
+    return orjson.dumps(rustgpt_document(checkpoint), option=option)

@@ -6,18 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rustgpt_format.adam import AdamState
-from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.config import ModelConfig
-from rustgpt_format.layers import (
-    Embeddings,
-    FeedForward,
+from rustgpt_format.models import (
+    END_OF_SEQUENCE,
+    LAYER_KINDS,
+    AdamState,
+    Checkpoint,
     LayerBase,
-    LayerNorm,
-    OutputProjection,
-    SelfAttention,
+    ModelConfig,
+    Vocab,
 )
-from rustgpt_format.vocab import END_OF_SEQUENCE, Vocab
 
 BLOCK = ("SelfAttention", "LayerNorm", "FeedForward", "LayerNorm")
 """RustGPT's transformer block, as layer kinds in forward order."""
@@ -55,27 +52,32 @@ def random_checkpoint(
         state.m, state.v = array(shape), np.abs(array(shape)) * np.float32(0.01)
         return state
 
-    def layer(kind: type[LayerBase], **scalars: object) -> LayerBase:
-        fields: dict[str, object] = dict(scalars)
+    def layer(kind: type[LayerBase]) -> LayerBase:
+        fields: dict[str, object] = kind.scalar_defaults(shapes)
         for name, symbols in kind.SHAPES.items():
             fields[name] = array((shapes[symbols[0]], shapes[symbols[1]]))
         for optimizer_name, parameter in kind.OPTIMIZERS.items():
             fields[optimizer_name] = adam(fields[parameter].shape)  # type: ignore[attr-defined]
         return kind(**fields)
 
-    network: list[LayerBase] = [layer(Embeddings)]
-    for kind_name in middle:
-        if kind_name == "SelfAttention":
-            network.append(layer(SelfAttention, embedding_dim=d))
-        elif kind_name == "LayerNorm":
-            network.append(layer(LayerNorm, epsilon=1e-5))
-        elif kind_name == "FeedForward":
-            network.append(layer(FeedForward))
-        else:
+    def kind_named(position: str, name: str | None = None) -> type[LayerBase]:
+        kinds = [
+            kind
+            for tag, kind in LAYER_KINDS.items()
+            if position == kind.POSITION and name in (None, tag)
+        ]
+        if not kinds:
+            known = [tag for tag, k in LAYER_KINDS.items() if k.POSITION == "middle"]
             raise ValueError(
-                f"middle: expected SelfAttention, LayerNorm or FeedForward, found {kind_name!r}"
+                f"middle: expected {', '.join(known[:-1])} or {known[-1]}, found {name!r}"
             )
-    network.append(layer(OutputProjection))
+        return kinds[0]
+
+    network = [
+        layer(kind_named("first")),
+        *(layer(kind_named("middle", name)) for name in middle),
+        layer(kind_named("last")),
+    ]
     words = [f"w{index}" for index in range(V - 1)] + [END_OF_SEQUENCE]
     return Checkpoint(
         config=ModelConfig(embedding_dim=d, hidden_dim=h, max_seq_len=L, vocab_size=V),

@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rustgpt_format.checkpoint import Checkpoint
+from rustgpt_format.boundary import validated
 from rustgpt_format.dialect import Upgraded, from_rustgpt, is_rustgpt
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
+from rustgpt_format.models import Checkpoint
 from rustgpt_format.versions import FORMAT_VERSION
 
 
@@ -111,7 +112,9 @@ def _mapped(
     return CheckpointError(problems[0].message, path=problems[0].path, problems=problems)
 
 
-def migrated_checkpoint(document: Any, *, origin: str = "") -> tuple[Checkpoint, Upgrade]:
+def migrated_checkpoint(
+    document: Any, *, origin: str = "", context: dict[str, Any] | None = None
+) -> tuple[Checkpoint, Upgrade]:
     """Upgrade a decoded document and validate it; problems name paths in the original.
 
     A :class:`FormatWarning` says which steps were taken (``origin`` names the file).
@@ -127,7 +130,7 @@ def migrated_checkpoint(document: Any, *, origin: str = "") -> tuple[Checkpoint,
             stacklevel=3,
         )
     try:
-        checkpoint = Checkpoint.model_validate(done.document)
+        checkpoint = validated(Checkpoint, done.document, context=context)
     except CheckpointError as error:
         raise done.old_error(error) from None
     return checkpoint, done

@@ -1,4 +1,7 @@
-"""Pydantic's ValidationError rewritten as the format's CheckpointError."""
+"""Pydantic's ValidationError read as the format's problems, with paths from the root.
+
+:mod:`rustgpt_format.boundary` raises them as one :class:`CheckpointError`.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from rustgpt_format.errors import (
-    CheckpointError,
     FieldError,
     PathPart,
     Problem,
     format_path,
-    join_path,
 )
 from rustgpt_format.float32 import describe
-
-LAYER_TAGS = ("Embeddings", "SelfAttention", "FeedForward", "LayerNorm", "OutputProjection")
+from rustgpt_format.models.layers import LAYER_KINDS
 
 UNKNOWN_KEY = "unknown key"
 """The rule of problems that a newer minor version may explain (contract §8)."""
@@ -39,13 +39,13 @@ _EXPECTED = {
 
 
 def document_path(loc: tuple[int | str, ...]) -> list[PathPart]:
-    """Drop the union tags pydantic puts in a location (network, 3, 'SelfAttention', ...)."""
+    """Drop the union tag pydantic puts in a location (network, 3, 'SelfAttention', ...)."""
     parts: list[PathPart] = []
     for index, part in enumerate(loc):
         after_layer_index = (
-            index >= 2 and loc[index - 2] == "network" and isinstance(loc[index - 1], int)
+            index == 2 and loc[0] == "network" and isinstance(loc[1], int)
         )
-        if after_layer_index and part in LAYER_TAGS and len(parts) == index:
+        if after_layer_index:
             continue
         parts.append(part)
     return parts
@@ -63,10 +63,10 @@ def _message(error: Any) -> tuple[str, list[PathPart], str]:
     if kind == "extra_forbidden":
         return "unknown key (a typo, or a key this format version does not have)", [], UNKNOWN_KEY
     if kind == "union_tag_invalid":
-        tags = ", ".join(repr(t) for t in LAYER_TAGS)
+        tags = ", ".join(map(repr, LAYER_KINDS))
         return f"unknown layer type {ctx.get('tag')!r}, expected one of {tags}", ["type"], "field"
     if kind == "union_tag_not_found":
-        tags = ", ".join(repr(t) for t in LAYER_TAGS)
+        tags = ", ".join(map(repr, LAYER_KINDS))
         return f"missing layer 'type', expected one of {tags}", [], "field"
     if kind == "literal_error":
         return f"expected {ctx.get('expected')}, found {found}", [], "field"
@@ -93,21 +93,8 @@ def problems_of(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
         where = document_path(tuple(item["loc"]))
-        nested = (item.get("ctx") or {}).get("error")
-        if item["type"] == "value_error" and isinstance(nested, CheckpointError):
-            # a nested model built through FormatModel.__init__ already translated
-            prefix = format_path(where)
-            problems += [
-                Problem(join_path(prefix, p.path), p.message, p.rule, (*where, *p.parts))
-                for p in nested.problems
-            ]
-            continue
         message, tail, rule = _message(item)
         problems.append(Problem(format_path([*where, *tail]), message, rule, (*where, *tail)))
     return problems
 
 
-def to_checkpoint_error(error: ValidationError) -> CheckpointError:
-    """The CheckpointError that reports every problem of ``error``."""
-    problems = problems_of(error)
-    return CheckpointError(problems[0].message, path=problems[0].path, problems=problems)

@@ -6,9 +6,8 @@ import copy
 from functools import cache
 from typing import Any
 
-from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA
-from rustgpt_format.layers import LAYER_KINDS
+from rustgpt_format.models import LAYER_KINDS, Checkpoint
 from rustgpt_format.versions import FORMAT_VERSION
 
 SCHEMA_ID = (

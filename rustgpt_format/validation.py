@@ -1,8 +1,7 @@
-"""Validation as a report: every problem the schema and the reader find in a document."""
+"""Validation as a report: every problem the schema and the reader find in a file."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from functools import cache
 from pathlib import Path
@@ -11,16 +10,15 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from rustgpt_format.binary import is_safetensors, read_binary
-from rustgpt_format.checkpoint import Checkpoint
-from rustgpt_format.codec import parse
-from rustgpt_format.compression import inflate, is_gzip
+from rustgpt_format.boundary import validated
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem, format_path, join_path
-from rustgpt_format.forms import read_bounded
-from rustgpt_format.limits import DEFAULT_LIMITS
+from rustgpt_format.forms import FORMS, ReadOptions, Source
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.migrations import document_version, migrated_checkpoint
-from rustgpt_format.pydantic_errors import LAYER_TAGS
+from rustgpt_format.models import LAYER_KINDS, Checkpoint
+from rustgpt_format.reading import open_source
 from rustgpt_format.schema import json_schema
+from rustgpt_format.versions import CURRENT, parse_version
 
 
 @cache
@@ -46,7 +44,7 @@ def schema_problems(document: Any) -> list[Problem]:
 
 def _unknown_type(layer: dict[str, Any]) -> str:
     found = f"{layer['type']!r}" if "type" in layer else "no 'type' key"
-    return f"expected a layer type, one of {', '.join(map(repr, LAYER_TAGS))}; found {found}"
+    return f"expected a layer type, one of {', '.join(map(repr, LAYER_KINDS))}; found {found}"
 
 
 def _leaves(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
@@ -88,51 +86,68 @@ def check_document(document: Any) -> list[Problem]:
     if problems:
         return problems
     try:
-        Checkpoint.model_validate(document)
+        validated(Checkpoint, document)
     except CheckpointError as error:
         return _reader_problems(error)
     return []
 
 
-def check_file(path: Path) -> tuple[list[Problem], str]:
-    """Every problem of a checkpoint file of any form, and what the file was.
+def validate(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> list[Problem]:
+    """Every problem of the checkpoint file at ``path`` (none when it is valid).
 
-    Format-1 JSON (plain or gzipped) is checked against the JSON Schema and then the
-    reader's rules. RustGPT's own JSON (version 0) is migrated and the reader's rules
-    name paths in the old document; a safetensors file is read with the reader's
-    rules (its tensors are not JSON, so the schema has nothing to say about them).
+    The JSON Schema's problems come first (for documents it describes: format 1.x
+    JSON up to this reader's minor version); when it has none, the reader's. Each
+    problem names its path and the rule (``schema, ...`` or ``reader, ...``).
+
+    >>> import tempfile, pathlib, rustgpt_format as rf
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model.safetensors"
+    >>> rf.save(tiny_checkpoint(), target)
+    >>> rf.validate(target)
+    []
     """
+    return check_file(Path(path), limits=limits)[0]
+
+
+def check_file(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Problem], str]:
+    """Every problem of a checkpoint file of any form, and what the file was."""
     try:
-        with path.open("rb") as stream:
-            head, size = stream.read(16), os.fstat(stream.fileno()).st_size
-            binary = is_safetensors(head, size)
-            data = b"" if binary else read_bounded(stream, DEFAULT_LIMITS)
-    except OSError as error:
-        return [Problem("", f"cannot read: {error.strerror or error}", "file")], ""
+        with open_source(path, named=False) as stream:
+            return check_source(Source.of_file(stream, str(path)), limits=limits)
     except CheckpointError as error:
         return [Problem(p.path, p.message, "file") for p in error.problems], ""
-    if binary:
-        try:
-            read_binary(path)
-        except CheckpointError as error:
-            return _reader_problems(error), "safetensors"
-        return [], "safetensors"
-    form = "json"
+
+
+def check_source(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[list[Problem], str]:
+    """:func:`check_file` of an open source (a file, standard input, bytes)."""
     try:
-        if is_gzip(data):
-            form, data = "json.gz", inflate(data, limit=DEFAULT_LIMITS.max_file_bytes)
-        document = parse(data)
+        form = FORMS.recognize(source, limits)
     except CheckpointError as error:
-        return [Problem(p.path, p.message, "json") for p in error.problems], form
-    if isinstance(document, dict) and document_version(document) == "0":
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FormatWarning)
-                migrated_checkpoint(document)
-        except CheckpointError as error:
-            return _reader_problems(error), form
-        return [], f"{form}, RustGPT's own JSON, version 0"
-    return check_document(document), form
+        return [Problem(p.path, p.message, "file") for p in error.problems], ""
+    try:
+        decoded = form.decode(source, ReadOptions(limits=limits))
+    except CheckpointError as error:
+        rule = "json" if form.name.startswith("json") else form.name
+        return [Problem(p.path, p.message, rule) for p in error.problems], form.name
+    except OSError as error:
+        return [Problem("", f"cannot read: {error.strerror or error}", "file")], form.name
+    document, what = decoded.document, form.name
+    version = document_version(document)
+    if version == "0":
+        what += ", RustGPT's own JSON, version 0" if what.startswith("json") else ", RustGPT's own"
+    parsed = parse_version(version)
+    newer = parsed is not None and parsed[0] == CURRENT[0] and parsed[1] > CURRENT[1]
+    if decoded.schema_applies and version != "0" and not newer:
+        problems = schema_problems(document)
+        if problems:
+            return problems, what
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FormatWarning)
+            migrated_checkpoint(document, context=decoded.context)
+    except CheckpointError as error:
+        return _reader_problems(error), what
+    return [], what
 
 
 def _reader_problems(error: CheckpointError) -> list[Problem]:
@@ -140,9 +155,5 @@ def _reader_problems(error: CheckpointError) -> list[Problem]:
 
 
 def check_bytes(data: bytes) -> list[Problem]:
-    """Every problem of a JSON checkpoint given as bytes (empty when it is valid)."""
-    try:
-        document = parse(data)
-    except CheckpointError as error:
-        return [Problem(p.path, p.message, "json") for p in error.problems]
-    return check_document(document)
+    """Every problem of a checkpoint given as bytes (empty when it is valid)."""
+    return check_source(Source(name="<bytes>", data=data))[0]

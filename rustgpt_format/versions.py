@@ -1,4 +1,8 @@
-"""Format identity and the version policy of contract §8."""
+"""Format identity and the version policy of contract §8: one source for the version.
+
+Everything else derives from :data:`CURRENT`: the version string written, the pattern a
+1.x version matches in the schema, the schema's file name.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,12 @@ from rustgpt_format.errors import FieldError
 from rustgpt_format.float32 import describe
 
 FORMAT = "rustgpt-checkpoint"
-FORMAT_VERSION = "1.0"
 CURRENT = (1, 0)
+"""The (major, minor) version this package writes; it reads every (major, y)."""
+FORMAT_VERSION = f"{CURRENT[0]}.{CURRENT[1]}"
+VERSION_PATTERN = rf"^{CURRENT[0]}\.(0|[1-9][0-9]*)$"
+"""The ``format_version`` texts of this major version (any minor, as contract §8 reads them)."""
+
 _VERSION = re.compile(r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$")
 
 
@@ -24,11 +32,6 @@ def parse_version(text: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
-def looks_like_rustgpt_dialect(data: dict[str, Any]) -> bool:
-    """A document of RustGPT's own serde output: no format key, a vocab and a network."""
-    return "format" not in data and "vocab" in data and "network" in data
-
-
 def check_version(data: dict[str, Any], *, required: bool = True) -> tuple[int, int]:
     """The version a decoded document claims, refusing what this reader cannot read.
 
@@ -38,7 +41,7 @@ def check_version(data: dict[str, Any], *, required: bool = True) -> tuple[int, 
     if "format" in data and data["format"] != FORMAT:
         raise FieldError(f"expected {FORMAT!r}, found {describe(data['format'])}", "format")
     if "format" not in data and required:
-        if looks_like_rustgpt_dialect(data):
+        if "vocab" in data and "network" in data:
             raise FieldError(
                 "missing required key; this looks like RustGPT's own JSON (version 0), "
                 "which rustgpt_format.load migrates",
@@ -58,11 +61,16 @@ def check_version(data: dict[str, Any], *, required: bool = True) -> tuple[int, 
             f'expected a version "MAJOR.MINOR" such as {FORMAT_VERSION!r}, found {describe(text)}',
             "format_version",
         )
-    if version[0] != CURRENT[0]:
-        advice = "upgrade rustgpt-format to read it" if version[0] > CURRENT[0] else "migrate it"
+    if version[0] > CURRENT[0]:
+        raise FieldError(
+            f"written by a newer rustgpt-format (format {text}); this reader reads "
+            f"{CURRENT[0]}.x: upgrade rustgpt-format to read it",
+            "format_version",
+        )
+    if version[0] < CURRENT[0]:
         raise FieldError(
             f"this reader reads format {CURRENT[0]}.x (it writes {FORMAT_VERSION}), "
-            f"found version {text}; {advice}",
+            f"found version {text}; migrate it",
             "format_version",
         )
     return version

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+import rustgpt_format
 from rustgpt_format import END_OF_SEQUENCE, Checkpoint
 from rustgpt_model import network
 from rustgpt_model import train as training
@@ -62,7 +63,7 @@ class LLM:
     @classmethod
     def load(cls, path: str | Path) -> LLM:
         """The model in the checkpoint file at ``path`` (JSON; CheckpointError if invalid)."""
-        return cls(Checkpoint.load(path))
+        return cls(rustgpt_format.load(path))
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -71,7 +72,7 @@ class LLM:
 
     def save(self, path: str | Path, *, indent: int | None = None) -> None:
         """Write the checkpoint to ``path`` atomically."""
-        self._checkpoint.save(path, indent=indent)
+        rustgpt_format.save(self._checkpoint, path, indent=indent)
 
     def tokenize(self, text: str) -> list[int]:
         """The token ids of ``text`` (RustGPT's tokenizer; unknown words are skipped)."""

@@ -5,7 +5,8 @@
 The same engines the test suite runs in short: the structured fuzzer, the byte-level
 fuzzer (every truncation offset of every form, plus damages), the hostile corpus,
 the SIGKILL loop, and tracemalloc's peak while refusing oversized claims — with the
-default Limits, including a 1 MB gzip file that inflates past the 1 GiB bound.
+default Limits, including a 1 MB gzip file that inflates past the 1 GiB bound; then
+the scaling and resident-memory figures of ``scripts/scaling_report.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))  # the test engines live in the tests package
 import rustgpt_format as rf  # noqa: E402
 from rustgpt_format import DEFAULT_LIMITS, Limits  # noqa: E402
 from rustgpt_format.examples import random_checkpoint  # noqa: E402
+from scripts import scaling_report  # noqa: E402
 from tests.rustgpt_format.test_crash_save import run_kills  # noqa: E402
 from tests.rustgpt_format.test_fuzz_bytes import FORMS, run_bytes  # noqa: E402
 from tests.rustgpt_format.test_fuzz_structure import run_structured  # noqa: E402
@@ -112,7 +114,7 @@ def main() -> None:
         bomb = Path(folder) / "bomb.json.gz"
         gzip_bomb(bomb)
         valid = Path(folder) / "default.json"
-        random_checkpoint().save(valid)
+        rf.save(random_checkpoint(), valid)
         rows = [
             ("dim 10^9 x 10^9 over 3 numbers (JSON)", HOSTILE / "dim-claim.json"),
             ("shape 10^9 x 10^9 (safetensors)", HOSTILE / "shape-claim.safetensors"),
@@ -132,6 +134,10 @@ def main() -> None:
     print("\n### Limits (rustgpt_format.Limits) and their defaults\n")
     for field in dataclasses.fields(Limits):
         print(f"- `{field.name}` = {getattr(DEFAULT_LIMITS, field.name):,}")
+    print()
+    with tempfile.TemporaryDirectory() as folder:
+        scaling_report.scaling(Path(folder))  # issue 15: linear time, bounded memory
+        scaling_report.memory(Path(folder), DEFAULT_LIMITS.max_file_bytes)
 
 
 if __name__ == "__main__":

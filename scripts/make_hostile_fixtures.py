@@ -12,12 +12,13 @@ from __future__ import annotations
 import gzip
 import json
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from rustgpt_format.binary import encode_binary
+import rustgpt_format as rf
 from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.examples import tiny_checkpoint
 
@@ -25,7 +26,7 @@ HOSTILE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hosti
 
 
 def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = orjson.loads(tiny_checkpoint().to_json())
+    loaded: dict[str, Any] = orjson.loads(rf.dumps(tiny_checkpoint()))
     return loaded
 
 
@@ -35,13 +36,13 @@ def dumps(value: object) -> bytes:
 
 def with_metadata_value(raw_value: bytes) -> bytes:
     """The tiny checkpoint with ``metadata.a`` set to raw JSON text."""
-    text = tiny_checkpoint().to_json()
+    text = rf.dumps(tiny_checkpoint())
     return text[:-1] + b',"metadata":{"a":' + raw_value + b"}}"
 
 
 def safetensors_parts() -> tuple[dict[str, Any], bytes]:
     """The header (as a dict) and the tensor bytes of the tiny checkpoint's binary form."""
-    data = encode_binary(tiny_checkpoint())
+    data = rf.dumps(form="safetensors", checkpoint=tiny_checkpoint())
     (length,) = struct.unpack("<Q", data[:8])
     return json.loads(data[8 : 8 + length]), data[8 + length :]
 
@@ -58,6 +59,8 @@ def metadata_document(change: str) -> bytes:
     rest = header["__metadata__"]["checkpoint"]
     if change == "deep":
         rest = rest[:-1] + ',"metadata":{"a":' + "[" * 1000 + "]" * 1000 + "}}"
+    elif change == "escaped quotes":
+        rest = '{"a":"' + '\\"' * 100_000
     elif change == "duplicate":
         rest = rest[:-1] + ',"config":' + json.dumps(json.loads(rest)["config"]) + "}"
     header["__metadata__"]["checkpoint"] = rest
@@ -88,7 +91,7 @@ def build() -> dict[str, tuple[str, bytes]]:
         "1,000 nested arrays, under orjson's limit: recursion in Python walks",
         with_metadata_value(b"[" * 1000 + b"]" * 1000),
     )
-    text = tiny_checkpoint().to_json()
+    text = rf.dumps(tiny_checkpoint())
     add(
         "duplicate-key.json",
         "network given twice: readers that keep the first and the last value disagree",
@@ -180,7 +183,7 @@ def build() -> dict[str, tuple[str, bytes]]:
         gzip.compress(text, mtime=0) + b"garbage",
     )
 
-    binary = encode_binary(tiny_checkpoint())
+    binary = rf.dumps(form="safetensors", checkpoint=tiny_checkpoint())
     add(
         "header-claims-more.safetensors",
         "a header length of 2^40 in a small file: reading what the header claims",
@@ -221,7 +224,58 @@ def build() -> dict[str, tuple[str, bytes]]:
         "config twice inside __metadata__.checkpoint: duplicate keys in the binary form",
         metadata_document("duplicate"),
     )
+    add_scaling(add)
     return files
+
+
+def add_scaling(add: Callable[[str, str, bytes], None]) -> None:
+    """Issue 15: text that made a reader step quadratic, and documents that are not
+    containers. Each is refused in linear time; tests/rustgpt_format/test_scaling.py
+    times the same constructions at n and 8n."""
+    add(
+        "escaped-quotes.json",
+        "an unterminated string of 100,000 escaped quotes: a string pattern rescanning "
+        "the rest from every quote (quadratic; this file took minutes)",
+        b'{"a":"' + b'\\"' * 100_000,
+    )
+    add(
+        "metadata-escaped-quotes.safetensors",
+        "the same unterminated string as __metadata__.checkpoint: the binary form's "
+        "document goes through the same scans",
+        metadata_document("escaped quotes"),
+    )
+    add(
+        "data-keys.json",
+        '125,000 "data":[ keys with no numbers after them: a search for each one\'s "]" '
+        "reading to the end (quadratic; this file took about a minute)",
+        b'{"a":' + b'"data":[' * 125_000 + b"]}",
+    )
+    add(
+        "gzip-members.json.gz",
+        "50,000 empty gzip members: handing zlib the rest of the stream at each member "
+        "(quadratic copies)",
+        gzip.compress(b"", mtime=0) * 50_000,
+    )
+    add(
+        "bare-nan.json",
+        "a document that is NaN: the fallback naming NaN walked a container",
+        b"NaN",
+    )
+    add(
+        "bare-negative-infinity.json",
+        "a document that is -Infinity: the fallback naming it walked a container",
+        b"-Infinity",
+    )
+    add(
+        "bare-huge-number.json",
+        "a document that is 1e999: the standard library reads it as inf, not a constant",
+        b"1e999",
+    )
+    add(
+        "bare-401-digit-integer.json",
+        "a document that is a 401-digit integer: the standard library reads it as an int",
+        b"1" + b"0" * 400,
+    )
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from rustgpt_format.errors import CheckpointError
-from rustgpt_format.forms import Loaded, read
+from rustgpt_format.reading import Loaded, read
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ def reporting(
 def read_reporting(
     path: Path, stderr: TextIO, *, optimizer: bool = True, quiet_migration: bool = False
 ) -> Loaded | None:
-    """:func:`rustgpt_format.forms.read`, reporting problems and warnings on ``stderr``."""
+    """:func:`rustgpt_format.reading.read`, reporting problems and warnings on ``stderr``."""
     return reporting(
         path, stderr, lambda: read(path, optimizer=optimizer), quiet_migration=quiet_migration
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TextIO
 
 from rustgpt_format.commands.common import count, read_reporting, reporting
-from rustgpt_format.files import save
-from rustgpt_format.forms import DIALECTS, Dialect, form_for_path
+from rustgpt_format.forms import DIALECTS, FORMS, Dialect, WriteOptions
+from rustgpt_format.writing import save
 
 NAME = "convert"
 HELP = (
@@ -23,9 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--to",
         choices=DIALECTS,
-        default="rustgpt-checkpoint",
-        help="the JSON dialect to write: this format (default) or RustGPT's own, "
-        "which RustGPT's LLM::load reads",
+        default=None,
+        help="the dialect to write: this format (the default, but for .bin) or RustGPT's "
+        "own, which RustGPT's LLM::load reads",
     )
     parser.add_argument(
         "--weights-only",
@@ -35,14 +35,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretty", action="store_true", help="indent JSON output by 2")
 
 
-def usage_problem(target: Path, dialect: Dialect, pretty: bool) -> str | None:
+def usage_problem(target: Path, dialect: Dialect | None, pretty: bool) -> str | None:
     """Why the options cannot be honoured for ``target``'s form, or None."""
-    if form_for_path(target) != "safetensors":
-        return None
-    if dialect == "rustgpt":
-        return "--to rustgpt writes JSON; name OUT .json or .json.gz"
-    if pretty:
-        return "--pretty applies to JSON; the .safetensors form is binary"
+    form = FORMS.for_path(target)
+    dialect = dialect or form.dialects[0]
+    if dialect not in form.dialects:
+        endings = " or ".join(
+            suffix for other in FORMS if dialect in other.dialects for suffix in other.suffixes
+        )
+        return f"--to {dialect}: the {form.name} form cannot write it; name OUT {endings}"
+    if pretty and not form.indents:
+        return f"--pretty applies to JSON; the {form.name} form is binary"
+    try:
+        form.check_options(WriteOptions(indent=2 if pretty else None, dialect=dialect))
+    except ValueError as error:
+        return str(error)
     return None
 
 
@@ -65,8 +72,9 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if reporting(args.target, stderr, write) is None:
         return 1
     size = args.target.stat().st_size
+    form = FORMS.for_path(args.target)
     stdout.write(
-        f"{args.source} -> {args.target} ({form_for_path(args.target)}, {args.to}, "
+        f"{args.source} -> {args.target} ({form.name}, {args.to or form.dialects[0]}, "
         f"{count(size)} bytes)\n"
     )
     return 0

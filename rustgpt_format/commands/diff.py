@@ -13,10 +13,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from rustgpt_format.adam import AdamState
-from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.commands.common import read_reporting
-from rustgpt_format.layers import LayerBase
+from rustgpt_format.models import AdamState, Checkpoint, LayerBase
 
 NAME = "diff"
 HELP = (

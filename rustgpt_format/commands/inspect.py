@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.codec import encode
 from rustgpt_format.commands.common import count, read_reporting
-from rustgpt_format.forms import Loaded
+from rustgpt_format.models import Checkpoint
+from rustgpt_format.reading import Loaded
 
 NAME = "inspect"
 HELP = (

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TextIO
 
 from rustgpt_format.commands.common import read_reporting, reporting
-from rustgpt_format.files import save
-from rustgpt_format.forms import form_for_path
+from rustgpt_format.forms import FORMS
 from rustgpt_format.versions import FORMAT_VERSION
+from rustgpt_format.writing import save
 
 NAME = "migrate"
 HELP = (
@@ -25,10 +25,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    if args.pretty and form_for_path(args.target) == "safetensors":
+    form = FORMS.for_path(args.target)
+    if args.pretty and not form.indents:
         stderr.write(
-            "rustgpt-format migrate: error: --pretty applies to JSON; "
-            "the .safetensors form is binary\n"
+            f"rustgpt-format migrate: error: --pretty applies to JSON; "
+            f"the {form.name} form is binary\n"
         )
         return 2
     loaded = read_reporting(args.source, stderr, quiet_migration=True)

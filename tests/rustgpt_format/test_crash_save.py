@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format import files
+from rustgpt_format import atomic as files
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
 
 SIZES = {"vocab_size": 400, "embedding_dim": 128, "hidden_dim": 256, "max_seq_len": 80}
@@ -30,13 +30,14 @@ SIZES = {"vocab_size": 400, "embedding_dim": 128, "hidden_dim": 256, "max_seq_le
 # lands inside some save: encoding, writing, fsync or rename.
 SAVER = """
 import json, sys
+import rustgpt_format as rf
 from rustgpt_format.examples import random_checkpoint
 target, seeds, sizes = sys.argv[1], [int(s) for s in sys.argv[2:4]], json.loads(sys.argv[4])
 versions = [random_checkpoint(seed=seed, **sizes) for seed in seeds]
 print("ready", flush=True)
 count = int(sys.argv[5]) if len(sys.argv) > 5 else -1
 while count:
-    versions[count % 2].save(target)
+    rf.save(versions[count % 2], target)
     count -= 1
 """
 
@@ -70,8 +71,8 @@ def run_kills(kills: int, seed: int, folder: Path, latest: float = 0.4) -> KillR
     rng = random.Random(seed)
     target = folder / "model.json"
     versions = {
-        "old": random_checkpoint(seed=1, **SIZES).to_json(),
-        "new": random_checkpoint(seed=2, **SIZES).to_json(),
+        "old": rf.dumps(random_checkpoint(seed=1, **SIZES)),
+        "new": rf.dumps(random_checkpoint(seed=2, **SIZES)),
     }
     target.write_bytes(versions["old"])
     report = KillReport()
@@ -89,7 +90,7 @@ def run_kills(kills: int, seed: int, folder: Path, latest: float = 0.4) -> KillR
             report.problems.append(f"kill {report.kills}: the target is neither version")
             continue
         report.found[names[0]] += 1
-        if rf.load(target).to_json() != data:
+        if rf.dumps(rf.load(target)) != data:
             report.problems.append(f"kill {report.kills}: the target does not load as written")
         left = temporaries(folder)
         report.strays += len(left)
@@ -99,7 +100,7 @@ def run_kills(kills: int, seed: int, folder: Path, latest: float = 0.4) -> KillR
         # the previous one's temporary: a stray names one of the killed savers.
         if any(name.split(".")[-3] not in map(str, savers) for name in left):
             report.problems.append(f"kill {report.kills}: an unrecognised temporary: {left}")
-    tiny_checkpoint().save(folder / "other.json")  # the next save to the folder cleans up
+    rf.save(tiny_checkpoint(), folder / "other.json")  # the next save to the folder cleans up
     if temporaries(folder):
         report.problems.append(f"left after the next save: {temporaries(folder)}")
     return report
@@ -122,11 +123,11 @@ def test_fifty_killed_saves() -> None:
 
 def test_two_savers_at_once_leave_one_complete_checkpoint(tmp_path: Path) -> None:
     target = tmp_path / "model.json"
-    versions = {random_checkpoint(seed=s, **SIZES).to_json() for s in (1, 2, 3, 4)}
+    versions = {rf.dumps(random_checkpoint(seed=s, **SIZES)) for s in (1, 2, 3, 4)}
     first, second = start_saver(target, (1, 2), count=6), start_saver(target, (3, 4), count=6)
     assert (first.wait(), second.wait()) == (0, 0)  # neither removed the other's temporary
     assert target.read_bytes() in versions
-    assert rf.load(target).to_json() == target.read_bytes()
+    assert rf.dumps(rf.load(target)) == target.read_bytes()
     assert temporaries(tmp_path) == []
 
 
@@ -147,7 +148,7 @@ def test_only_temporaries_whose_writer_is_gone_are_removed(tmp_path: Path) -> No
     two_days_ago = time.time() - 2 * 24 * 3600
     os.utime(tmp_path / unnamed_old, (two_days_ago, two_days_ago))
 
-    tiny_checkpoint().save(tmp_path / "model.json")
+    rf.save(tiny_checkpoint(), tmp_path / "model.json")
 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [live, unnamed_fresh, *strangers, "model.json"]
@@ -198,7 +199,7 @@ def test_a_failed_write_is_a_checkpoint_error_and_keeps_the_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, error: int
 ) -> None:
     target = tmp_path / "model.json"
-    tiny_checkpoint().save(target)
+    rf.save(tiny_checkpoint(), target)
     before = target.read_bytes()
     if where == "write":
         monkeypatch.setattr(files.os, "fdopen", FullDiskStream)
@@ -207,7 +208,7 @@ def test_a_failed_write_is_a_checkpoint_error_and_keeps_the_old_file(
     else:
         monkeypatch.setattr(files.os, where, fail(error))
     with pytest.raises(rf.CheckpointError) as caught:
-        random_checkpoint(vocab_size=5, embedding_dim=2, hidden_dim=2, max_seq_len=2).save(target)
+        rf.save(random_checkpoint(vocab_size=5, embedding_dim=2, hidden_dim=2, max_seq_len=2), target)
     monkeypatch.undo()
     assert caught.value.message == f"cannot write {target}: {os.strerror(error)}"
     assert target.read_bytes() == before

@@ -17,11 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rustgpt_format as rf
+from rustgpt_format.boundary import validated
 from rustgpt_format.codec import parse
-from rustgpt_format.dialect import CACHES, RUST_FIELDS, RUSTGPT_HIDDEN_DIM, to_rustgpt
+from rustgpt_format.dialect import RUSTGPT_HIDDEN_DIM, to_rustgpt
 from rustgpt_format.examples import random_checkpoint
-from rustgpt_format.forms import drop_optimizers
 from rustgpt_format.migrations import upgrade
+from rustgpt_format.models import LAYER_KINDS
+from rustgpt_format.reading import drop_optimizers
 from tests.strategies import checkpoints, float32s
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "v0"
@@ -58,7 +60,7 @@ def test_every_variant_migrates_to_the_same_checkpoint(path: Path) -> None:
         "untagged, caches dropped, encode/decode checked against words and dropped, config "
         "inferred from the arrays); save it to keep the migrated form"
     ]
-    assert checkpoint.to_json(indent=2) == MIGRATED.read_bytes()
+    assert rf.dumps(checkpoint, indent=2) == MIGRATED.read_bytes()
 
 
 def test_the_migrated_values_are_the_hand_written_ones() -> None:
@@ -118,8 +120,8 @@ def test_written_layers_have_exactly_the_rust_struct_keys() -> None:
     assert list(document["vocab"]) == ["encode", "decode", "words"]
     for item in document["network"]:
         [(tag, body)] = item.items()
-        assert tuple(body) == RUST_FIELDS[tag]
-        assert all(body[cache] is None for cache in CACHES[tag])
+        assert tuple(body) == LAYER_KINDS[tag].RUST_FIELDS
+        assert all(body[cache] is None for cache in LAYER_KINDS[tag].CACHES)
 
 
 def test_an_inference_only_checkpoint_is_written_with_fresh_adam_states() -> None:
@@ -131,7 +133,7 @@ def test_an_inference_only_checkpoint_is_written_with_fresh_adam_states() -> Non
         "RustGPT's layers need an optimizer state: wrote fresh Adam states for 14 missing "
         "ones (network[0].token_optimizer, ...)"
     )
-    back = rf.Checkpoint.model_validate(parse_v0(text))
+    back = validated(rf.Checkpoint, parse_v0(text))
     for layer in back.network:
         for name, state in layer.optimizers().items():
             parameter = getattr(layer, layer.OPTIMIZERS[name])
@@ -164,7 +166,7 @@ def test_no_feed_forward_and_a_hidden_dim_that_would_not_read_back_is_refused() 
         "hidden_dim 5 would read back as 256"
     )
     checkpoint.config.hidden_dim = RUSTGPT_HIDDEN_DIM
-    assert rf.Checkpoint.model_validate(parse_v0(to_rustgpt(checkpoint))) == checkpoint
+    assert validated(rf.Checkpoint, parse_v0(to_rustgpt(checkpoint))) == checkpoint
 
 
 def expected_after_v0(checkpoint: rf.Checkpoint) -> rf.Checkpoint:
@@ -189,7 +191,7 @@ def test_v1_to_v0_to_v1_is_bit_exact(checkpoint: rf.Checkpoint) -> None:
                 to_rustgpt(checkpoint)
             return
         for indent in (None, 2):
-            back = rf.Checkpoint.model_validate(parse_v0(to_rustgpt(checkpoint, indent=indent)))
+            back = validated(rf.Checkpoint, parse_v0(to_rustgpt(checkpoint, indent=indent)))
             assert back == expected_after_v0(checkpoint)
 
 

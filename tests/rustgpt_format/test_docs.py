@@ -18,7 +18,7 @@ def test_the_example_in_the_document_is_the_valid_fixture() -> None:
     assert block is not None
     fixture = ROOT / "tests" / "fixtures" / "valid" / "docs-example.json"
     assert json.loads(block[1]) == json.loads(fixture.read_text(encoding="utf-8"))
-    checkpoint = rf.Checkpoint.from_json(block[1])
+    checkpoint = rf.loads(block[1])
     assert checkpoint.network[1].optimizers()["optimizer_w_q"] is not None
 
 

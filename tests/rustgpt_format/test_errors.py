@@ -8,11 +8,13 @@ from typing import Any
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 import rustgpt_format as rf
+from rustgpt_format.boundary import validated
 from rustgpt_format.examples import tiny_checkpoint
 
-BASE = orjson.loads(tiny_checkpoint().to_json())
+BASE = orjson.loads(rf.dumps(tiny_checkpoint()))
 Change = Callable[[Any], object]
 
 
@@ -46,7 +48,7 @@ INPUTS: dict[str, bytes] = {
     "empty file": b"",
     "only white space": b"  \n",
     "not JSON": b"hello",
-    "truncated JSON": tiny_checkpoint().to_json()[:500],
+    "truncated JSON": rf.dumps(tiny_checkpoint())[:500],
     "non-UTF-8 bytes": b'{"format": "\xff\xfe"}',
     "top level is an array": b"[1, 2]",
     "wrong format": doc(setp(["format"], "safetensors")),
@@ -69,8 +71,8 @@ INPUTS: dict[str, bytes] = {
     "null element": doc(lambda d: d["network"][1]["w_q"]["data"].__setitem__(5, None)),
     "string element": doc(lambda d: d["network"][1]["w_q"]["data"].__setitem__(5, "0.5")),
     "boolean element": doc(lambda d: d["network"][1]["w_q"]["data"].__setitem__(5, True)),
-    "NaN element": tiny_checkpoint().to_json().replace(b"[0.17291036,", b"[NaN,", 1),
-    "Infinity element": tiny_checkpoint().to_json().replace(b"[0.17291036,", b"[-Infinity,", 1),
+    "NaN element": rf.dumps(tiny_checkpoint()).replace(b"[0.17291036,", b"[NaN,", 1),
+    "Infinity element": rf.dumps(tiny_checkpoint()).replace(b"[0.17291036,", b"[-Infinity,", 1),
     "element beyond float32": doc(lambda d: d["network"][1]["w_q"]["data"].__setitem__(5, 1e39)),
     "array version 2": doc(setp(["network", 1, "w_q", "v"], 2)),
     "vocab with duplicate word": doc(setp(["vocab", "words"], ["w0", "w0", "</s>"])),
@@ -143,7 +145,7 @@ EXPECTED = [
     (
         "other major version",
         "format_version",
-        "this reader reads format 1.x (it writes 1.0), found version 2.0; upgrade rustgpt-format to read it",
+        "written by a newer rustgpt-format (format 2.0); this reader reads 1.x: upgrade rustgpt-format to read it",
     ),
     (
         "unknown top-level key, same minor",
@@ -215,17 +217,17 @@ EXPECTED = [
     (
         "OutputProjection not last",
         "network[1].type",
-        "expected SelfAttention, LayerNorm or FeedForward (OutputProjection is only allowed as the last layer)",
+        "expected SelfAttention, FeedForward or LayerNorm (OutputProjection is only allowed as the last layer)",
     ),
     (
         "OutputProjection repeated",
         "network[1].type",
-        "expected SelfAttention, LayerNorm or FeedForward (OutputProjection is only allowed as the last layer)",
+        "expected SelfAttention, FeedForward or LayerNorm (OutputProjection is only allowed as the last layer)",
     ),
     (
         "Embeddings repeated",
         "network[2].type",
-        "expected SelfAttention, LayerNorm or FeedForward (Embeddings is only allowed as network[0])",
+        "expected SelfAttention, FeedForward or LayerNorm (Embeddings is only allowed as network[0])",
     ),
     (
         "empty network",
@@ -273,7 +275,7 @@ def test_the_table_covers_every_input() -> None:
 @pytest.mark.parametrize(("name", "path", "message"), EXPECTED, ids=[row[0] for row in EXPECTED])
 def test_bad_input_is_refused_naming_the_place(name: str, path: str, message: str) -> None:
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(INPUTS[name])
+        rf.loads(INPUTS[name])
     assert (caught.value.path, caught.value.message) == (path, message)
     assert str(caught.value) == f"{path or '<root>'}: {message}"
 
@@ -284,21 +286,23 @@ def test_every_problem_is_reported_not_only_the_first() -> None:
         document["network"][2]["gamma"]["v"] = 3
 
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(doc(two_problems))
+        rf.loads(doc(two_problems))
     assert [(p.path, p.message) for p in caught.value.problems] == [
         ("network[1].w_q.data[0]", "expected a number, found null"),
         ("network[2].gamma.v", "expected 1 (ndarray-serde version), found 3"),
     ]
 
 
-def test_python_construction_raises_the_same_error() -> None:
+def test_python_construction_raises_pydantics_error_with_the_same_message() -> None:
     layer = tiny_checkpoint().network[1]
     fields = dict(layer)
     fields["w_k"] = fields["w_k"][:, :3].copy()
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.SelfAttention(**fields)
+        validated(rf.SelfAttention, fields)
     assert caught.value.path == "w_k"
     assert caught.value.message == "expected shape (4, 4) (embedding_dim = 4), found (4, 3)"
+    with pytest.raises(ValidationError, match=r"expected shape \(4, 4\) \(embedding_dim = 4\), found \(4, 3\)"):
+        rf.SelfAttention(**fields)
 
 
 @pytest.mark.parametrize(
@@ -310,7 +314,7 @@ def test_python_construction_raises_the_same_error() -> None:
 )
 def test_arrays_from_python_must_be_arrays(value: object, message: str) -> None:
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.LayerNorm(epsilon=1e-5, gamma=value, beta=value)
+        validated(rf.LayerNorm, {"epsilon": 1e-5, "gamma": value, "beta": value})
     assert (caught.value.path, caught.value.message) == ("gamma", message)
 
 
@@ -324,5 +328,5 @@ def test_arrays_from_python_must_be_arrays(value: object, message: str) -> None:
 )
 def test_from_json_takes_text_only(data: object, message: str) -> None:
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(data)  # type: ignore[arg-type]
+        rf.loads(data)  # type: ignore[arg-type]
     assert (caught.value.path, caught.value.message) == ("", message)

@@ -18,18 +18,17 @@ from pathlib import Path
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format.binary import encode_binary
 from rustgpt_format.compression import compress
 from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.examples import tiny_checkpoint
 from tests.rustgpt_format.test_fuzz_structure import CASE_SECONDS, FuzzReport, check_one
 
 FORMS: dict[str, bytes] = {
-    "json": tiny_checkpoint().to_json(),
-    "json-indented": tiny_checkpoint().to_json(indent=2),
+    "json": rf.dumps(tiny_checkpoint()),
+    "json-indented": rf.dumps(tiny_checkpoint(), indent=2),
     "rustgpt-json": to_rustgpt(tiny_checkpoint()),
-    "json.gz": compress(tiny_checkpoint().to_json()),
-    "safetensors": encode_binary(tiny_checkpoint()),
+    "json.gz": compress(rf.dumps(tiny_checkpoint())),
+    "safetensors": rf.dumps(tiny_checkpoint(), form="safetensors"),
 }
 TEXT_FORMS = {"json", "json-indented", "rustgpt-json"}
 

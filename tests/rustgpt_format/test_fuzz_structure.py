@@ -45,12 +45,12 @@ def _bases() -> list[bytes]:
     )
     trained.metadata = {"author": "fuzz", "note": 'a "data": [1] look-alike'}
     return [
-        tiny_checkpoint().to_json(),
-        trained.to_json(indent=2),
-        random_checkpoint(
+        rf.dumps(tiny_checkpoint()),
+        rf.dumps(trained, indent=2),
+        rf.dumps(random_checkpoint(
             vocab_size=4, embedding_dim=3, hidden_dim=2, max_seq_len=2, middle=(), seed=3
-        ).to_json(),
-        random_checkpoint(
+        )),
+        rf.dumps(random_checkpoint(
             vocab_size=5,
             embedding_dim=2,
             hidden_dim=3,
@@ -58,7 +58,7 @@ def _bases() -> list[bytes]:
             middle=("FeedForward", *BLOCK),
             optimizer=False,
             seed=4,
-        ).to_json(),
+        )),
     ]
 
 
@@ -422,7 +422,7 @@ def check_one(
             else:
                 if text:
                     orjson.loads(raw)  # accepted only what is JSON
-                assert rf.Checkpoint.from_json(checkpoint.to_json()) == checkpoint
+                assert rf.loads(rf.dumps(checkpoint)) == checkpoint
                 report.outcomes["accepted"] += 1
             if text:
                 assert isinstance(check_bytes(raw), list)  # what `rustgpt-format validate` does
@@ -452,7 +452,7 @@ def run_structured(cases: int, seed: int = 0) -> FuzzReport:
     def case(mutated: tuple[tuple[str, ...], bytes]) -> None:
         applied, raw = mutated
         report.mutations.update(applied)
-        check_one(raw, report, rf.Checkpoint.from_json)
+        check_one(raw, report, rf.loads)
 
     case()
     return report
@@ -514,5 +514,5 @@ def test_mutations_of_record(mutation: Callable[[Any], None], path: str, message
     tree = orjson.loads(BASES[0])
     mutation(tree)
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(dumps(tree))
+        rf.loads(dumps(tree))
     assert (caught.value.path, caught.value.message) == (path, message)

@@ -50,7 +50,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     ),
     "nan-in-ignored-key.json": ("future", "expected a finite number, found nan"),
     "lone-surrogate-in-ignored-key.json": ("future[1]", "expected a finite number, found nan"),
-    "utf16.json": ("", INVALID_JSON),
+    "utf16.json": ("", "not a checkpoint: binary data"),
     "byte-order-mark.json": ("", "expected UTF-8 JSON without a byte-order mark, found a BOM"),
     "long-word.json": (
         "vocab.words[0]",
@@ -64,7 +64,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "unknown layer type 'os.system', expected one of 'Embeddings', 'SelfAttention', 'FeedForward', 'LayerNorm', 'OutputProjection'",
     ),
     "pickle.json": ("", INVALID_JSON),
-    "torch-zip.json": ("", INVALID_JSON),
+    "torch-zip.json": ("", "not a checkpoint: binary data (looks like ZIP)"),
     "rustgpt-vocab-maps-disagree.json": (
         'vocab.encode["w0"]',
         "expected 0 (the index of 'w0' in vocab.words), found 2",
@@ -81,7 +81,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     ),
     "header-claims-more.safetensors": (
         "",
-        "expected a safetensors header within the file, found a claim of 1099511627776 bytes in a file of 7204",
+        "not a checkpoint: binary data (looks like safetensors, but its header length 1099511627776 does not fit in 7204 bytes)",
     ),
     "offsets-beyond-file.safetensors": ("", DAMAGED),
     "shape-claim.safetensors": ("", DAMAGED),
@@ -96,6 +96,30 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "metadata-duplicate-key.safetensors": (
         "__metadata__.checkpoint.config",
         "expected unique keys, found this key twice in one object (JSON readers differ on which of the two values they keep)",
+    ),
+    # issue 15: quadratic steps, and documents that are not containers
+    "escaped-quotes.json": (
+        "",
+        "expected a JSON document, found invalid JSON: unexpected end of data: line 1 column 200007 (char 200006)",
+    ),
+    "metadata-escaped-quotes.safetensors": (
+        "__metadata__.checkpoint",
+        "expected a JSON document, found invalid JSON: unexpected end of data: line 1 column 200007 (char 200006)",
+    ),
+    "data-keys.json": (
+        "a" + "[0]" * 15,
+        f"expected nesting at most 16 deep (Limits.max_depth; the format needs 6), found 125000{RAISE}",
+    ),
+    "gzip-members.json.gz": ("", "expected a JSON document, found an empty file"),
+    "bare-nan.json": ("", "expected a finite number, found nan"),
+    "bare-negative-infinity.json": ("", "expected a finite number, found -inf"),
+    "bare-huge-number.json": (
+        "",
+        "expected a JSON document, found invalid JSON: number is infinity when parsed as double: line 1 column 1 (char 0)",
+    ),
+    "bare-401-digit-integer.json": (
+        "",
+        "expected a JSON document, found invalid JSON: number is infinity when parsed as double: line 1 column 1 (char 0)",
     ),
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,7 @@ from rustgpt_format.examples import tiny_checkpoint
 from rustgpt_format.limits import DEFAULT_LIMITS, FORMAT_DEPTH, Limits
 
 RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
-TINY = tiny_checkpoint().to_json()
+TINY = rf.dumps(tiny_checkpoint())
 HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile"
 
 
@@ -117,17 +119,17 @@ def test_each_bound_refuses_naming_it_and_how_to_raise_it(
 
 
 def test_the_format_needs_exactly_its_stated_depth() -> None:
-    assert rf.Checkpoint.from_json(TINY) == tiny_checkpoint()
+    assert rf.loads(TINY) == tiny_checkpoint()
     codec.parse(TINY, limits=Limits(max_depth=FORMAT_DEPTH))
 
 
 def test_from_json_and_load_take_limits(tmp_path: Path) -> None:
     target = tmp_path / "model.json"
-    tiny_checkpoint().save(target)
+    rf.save(tiny_checkpoint(), target)
     small = Limits(max_file_bytes=100)
     message = f"expected at most 100 bytes (Limits.max_file_bytes), found {len(TINY)}{RAISE}"
     for read in (
-        lambda: rf.Checkpoint.from_json(TINY, limits=small),
+        lambda: rf.loads(TINY, limits=small),
         lambda: rf.load(target, limits=small),
     ):
         with pytest.raises(rf.CheckpointError) as caught:
@@ -135,13 +137,27 @@ def test_from_json_and_load_take_limits(tmp_path: Path) -> None:
         assert caught.value.message == message
 
 
-def test_a_device_of_endless_bytes_is_read_only_to_the_bound() -> None:
-    with pytest.raises(rf.CheckpointError) as caught:
-        rf.load("/dev/zero", limits=Limits(max_file_bytes=3 * 2**20))
+def test_an_endless_pipe_is_read_only_to_the_bound(tmp_path: Path) -> None:
+    """A pipe has no size to check first: reading stops past Limits.max_file_bytes."""
+    fifo = tmp_path / "endless.json"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"yes '[' > '{fifo}'"])  # text, forever
+    try:
+        with pytest.raises(rf.CheckpointError) as caught:
+            rf.load(fifo, limits=Limits(max_file_bytes=3 * 2**20))
+    finally:
+        writer.kill()
+        writer.wait()
     assert caught.value.message == (
         f"expected at most {3 * 2**20} bytes (Limits.max_file_bytes), found more than "
         f"{3 * 2**20}{RAISE}"
     )
+
+
+def test_a_device_of_binary_bytes_is_refused_without_reading_it() -> None:
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load("/dev/zero")
+    assert caught.value.message == "not a checkpoint: binary data"
 
 
 @pytest.mark.parametrize(
@@ -158,7 +174,7 @@ def test_a_device_of_endless_bytes_is_read_only_to_the_bound() -> None:
 )
 def test_a_key_twice_in_one_object_is_refused(text: bytes, path: str) -> None:
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(text)
+        rf.loads(text)
     assert caught.value.path == path
     assert caught.value.message.startswith("expected unique keys, found this key twice")
 
@@ -253,7 +269,7 @@ def test_refusing_a_large_array_of_short_numbers_stays_near_the_file_size() -> N
     """8 MB of ``0.5,``: two million numbers, refused for their count after decoding."""
     text = big_array_text(["0.5"] * 2_000_000)
     text = text.replace(b'"dim":[1,2000000]', b'"dim":[1,3]', 1)
-    assert peak_bytes(lambda: rf.Checkpoint.from_json(text)) < 6 * len(text)
+    assert peak_bytes(lambda: rf.loads(text)) < 6 * len(text)
 
 
 def test_refusing_a_gzip_bomb_holds_a_chunk_not_the_bound() -> None:
@@ -282,6 +298,6 @@ def test_a_document_that_is_not_an_object_is_refused(text: bytes) -> None:
     """The structured fuzzer once found a walk of the document that took these for lists."""
     for limits in (DEFAULT_LIMITS, Limits(max_string_chars=1)):
         with pytest.raises(rf.CheckpointError) as caught:
-            rf.Checkpoint.from_json(text, limits=limits)
+            rf.loads(text, limits=limits)
         assert caught.value.path == ""
         assert caught.value.message.startswith("expected")

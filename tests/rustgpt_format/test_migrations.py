@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import rustgpt_format as rf
+from rustgpt_format.boundary import validated
 from rustgpt_format.cli import run
 from rustgpt_format.codec import parse
 from rustgpt_format.dialect import Upgraded
@@ -51,7 +52,7 @@ def test_the_v0_step_on_every_stored_fixture(path: Path) -> None:
     assert done.source == "0"
     assert document_version(done.document) == "1.0"
     assert (
-        rf.Checkpoint.model_validate(done.document).to_json(indent=2)
+        rf.dumps(validated(rf.Checkpoint, done.document), indent=2)
         == (V0 / "tiny.migrated-1.0.json").read_bytes()
     )
 
@@ -91,7 +92,7 @@ def test_steps_run_in_order_and_errors_map_back_through_each() -> None:
     assert [step.target for step in done.steps] == ["0.2", "1.0"]
     assert done.source == "0.1"
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.model_validate(done.document)
+        validated(rf.Checkpoint, done.document)
     assert caught.value.path == "network[1].w_q"
     assert done.old_error(caught.value).path == "layers[1].w_q"
     assert done.old_error(caught.value).message == caught.value.message
@@ -136,7 +137,7 @@ def test_the_migrate_command(tmp_path: Path) -> None:
         f"{target}: already at version 1.0; wrote {again}\n",
         "",
     )
-    assert rf.load(again).to_json(indent=2) == target.read_bytes()
+    assert rf.dumps(rf.load(again), indent=2) == target.read_bytes()
 
 
 def test_migrate_reports_problems_at_old_paths(tmp_path: Path) -> None:
@@ -157,6 +158,6 @@ def test_migrate_usage_errors(tmp_path: Path) -> None:
     code, out, err = cli("migrate", "a.json", str(tmp_path / "b.safetensors"), "--pretty")
     assert (code, out) == (2, "")
     assert err == (
-        "rustgpt-format migrate: error: --pretty applies to JSON; the .safetensors form is binary\n"
+        "rustgpt-format migrate: error: --pretty applies to JSON; the safetensors form is binary\n"
     )
     assert cli("migrate", "a.json")[0] == 2

@@ -19,7 +19,7 @@ from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA
 
 CHECKED_IN = Path(__file__).parents[2] / "schemas" / "rustgpt-checkpoint-1.0.schema.json"
 VALIDATOR = jsonschema.Draft202012Validator(rf.json_schema())
-BASE = orjson.loads(tiny_checkpoint().to_json())
+BASE = orjson.loads(rf.dumps(tiny_checkpoint()))
 
 
 def test_the_checked_in_schema_is_what_the_models_export() -> None:

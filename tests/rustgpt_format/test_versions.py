@@ -8,11 +8,12 @@ import orjson
 import pytest
 
 import rustgpt_format as rf
+from rustgpt_format.boundary import validated
 from rustgpt_format.examples import tiny_checkpoint
 
 
 def document(version: str, **extra: object) -> dict[str, object]:
-    base = orjson.loads(tiny_checkpoint().to_json())
+    base = orjson.loads(rf.dumps(tiny_checkpoint()))
     base["format_version"] = version
     base.update(extra)
     return base
@@ -26,7 +27,7 @@ def with_layer_key(version: str) -> bytes:
 
 def test_unknown_keys_of_a_newer_minor_are_ignored_with_a_warning() -> None:
     with pytest.warns(rf.FormatWarning) as caught:
-        checkpoint = rf.Checkpoint.from_json(with_layer_key("1.3"))
+        checkpoint = rf.loads(with_layer_key("1.3"))
     assert [str(w.message) for w in caught] == [
         "format_version 1.3 is newer than this reader's 1.0: ignored unknown keys "
         "future, network[1].dropout"
@@ -37,21 +38,21 @@ def test_unknown_keys_of_a_newer_minor_are_ignored_with_a_warning() -> None:
 
 def test_unknown_keys_of_the_same_minor_are_errors() -> None:
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(with_layer_key("1.0"))
+        rf.loads(with_layer_key("1.0"))
     assert {p.path for p in caught.value.problems} == {"future", "network[1].dropout"}
 
 
 def test_a_newer_minor_without_unknown_keys_reads_silently() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert rf.Checkpoint.from_json(orjson.dumps(document("1.7"))) == tiny_checkpoint()
+        assert rf.loads(orjson.dumps(document("1.7"))) == tiny_checkpoint()
 
 
 def test_a_newer_minor_with_real_errors_still_reports_them() -> None:
     base = document("1.2", future=1)
     base["config"]["vocab_size"] = 9  # type: ignore[index]
     with pytest.warns(rf.FormatWarning), pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(orjson.dumps(base))
+        rf.loads(orjson.dumps(base))
     assert caught.value.path == "vocab.words"
 
 
@@ -60,7 +61,7 @@ def test_a_newer_minor_with_real_errors_still_reports_them() -> None:
     [
         (
             "2.0",
-            "this reader reads format 1.x (it writes 1.0), found version 2.0; upgrade rustgpt-format to read it",
+            "written by a newer rustgpt-format (format 2.0); this reader reads 1.x: upgrade rustgpt-format to read it",
         ),
         ("0.9", "this reader reads format 1.x (it writes 1.0), found version 0.9; migrate it"),
         ("1", "expected a version \"MAJOR.MINOR\" such as '1.0', found string '1'"),
@@ -69,14 +70,14 @@ def test_a_newer_minor_with_real_errors_still_reports_them() -> None:
 )
 def test_versions_this_reader_cannot_read(version: str, message: str) -> None:
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.from_json(orjson.dumps(document(version)))
+        rf.loads(orjson.dumps(document(version)))
     assert (caught.value.path, caught.value.message) == ("format_version", message)
 
 
 def test_rustgpt_dialect_is_recognised_and_named() -> None:
     dialect = {"vocab": {"words": ["</s>"]}, "network": []}
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.Checkpoint.model_validate(dialect)
+        validated(rf.Checkpoint, dialect)
     assert caught.value.path == "format"
     assert "RustGPT's own JSON (version 0)" in caught.value.message
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import rustgpt_format as rf
 from rustgpt_format import Checkpoint
 from rustgpt_format.examples import random_checkpoint
 from rustgpt_model.adam import FusedAdam
@@ -68,9 +69,9 @@ def test_one_step_is_rustgpt_adam_on_every_array(timesteps: str) -> None:
 
 def test_the_checkpoint_arrays_are_views_of_the_buffers() -> None:
     ckpt = random_checkpoint(vocab_size=5, embedding_dim=4, hidden_dim=8, max_seq_len=3)
-    saved = ckpt.to_json()
+    saved = rf.dumps(ckpt)
     adam = FusedAdam(ckpt.network)
-    assert ckpt.to_json() == saved  # values unchanged by the rebinding
+    assert rf.dumps(ckpt) == saved  # values unchanged by the rebinding
     for layer in ckpt.network:
         for optimizer_name, name in layer.OPTIMIZERS.items():
             state = getattr(layer, optimizer_name)
@@ -78,7 +79,7 @@ def test_the_checkpoint_arrays_are_views_of_the_buffers() -> None:
             assert np.shares_memory(state.m, adam.m) and np.shares_memory(state.v, adam.v)
     adam.parameters[:] = 0  # writing the buffer writes the checkpoint
     assert not ckpt.network[1].w_q.any()
-    assert Checkpoint.from_json(ckpt.to_json()) == ckpt
+    assert rf.loads(rf.dumps(ckpt)) == ckpt
 
 
 def test_missing_optimizers_start_fresh_and_are_named() -> None:

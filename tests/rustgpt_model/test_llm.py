@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rustgpt_format import Checkpoint
+import rustgpt_format as rf
 from rustgpt_format.examples import tiny_checkpoint
 from rustgpt_model import LLM, build_vocab
 
@@ -50,7 +50,7 @@ def test_save_and_load_give_the_same_model(tmp_path: Path) -> None:
     loaded = LLM.load(tmp_path / "model.json")
     assert loaded.checkpoint == llm.checkpoint
     np.testing.assert_array_equal(loaded.logits([0, 1, 2]), llm.logits([0, 1, 2]))
-    assert Checkpoint.load(tmp_path / "model.json").training.epochs_completed == 2
+    assert rf.load(tmp_path / "model.json").training.epochs_completed == 2
 
 
 def test_predict_returns_only_the_continuation() -> None:

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import rustgpt_format as rf
 from rustgpt_format import Checkpoint, OutputProjection, load
 from rustgpt_model import LLM, Phase, TrainingError, TrainingWarning, build_vocab
 from rustgpt_model.train import Trainer, corpus_sha256
@@ -44,12 +45,12 @@ def test_a_tiny_model_learns_five_sentences() -> None:
 
 
 def test_same_seed_same_bytes() -> None:
-    assert tiny(seed=3).checkpoint.to_json() == tiny(seed=3).checkpoint.to_json()
-    assert tiny(seed=3).checkpoint.to_json() != tiny(seed=4).checkpoint.to_json()
+    assert rf.dumps(tiny(seed=3).checkpoint) == rf.dumps(tiny(seed=3).checkpoint)
+    assert rf.dumps(tiny(seed=3).checkpoint) != rf.dumps(tiny(seed=4).checkpoint)
     first, second = tiny(), tiny()
     first.fit(schedule())
     second.fit(schedule())
-    assert first.checkpoint.to_json() == second.checkpoint.to_json()
+    assert rf.dumps(first.checkpoint) == rf.dumps(second.checkpoint)
 
 
 @pytest.mark.parametrize(
@@ -65,13 +66,13 @@ def test_resumption_is_exact(stop: int) -> None:
     whole.fit(schedule())
     part = tiny()
     part.fit(schedule(), max_epochs=stop)
-    saved = part.checkpoint.to_json()
-    assert Checkpoint.from_json(saved).training.epochs_completed == stop
-    resumed = LLM.from_checkpoint(Checkpoint.from_json(saved))
+    saved = rf.dumps(part.checkpoint)
+    assert rf.loads(saved).training.epochs_completed == stop
+    resumed = LLM.from_checkpoint(rf.loads(saved))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a complete checkpoint resumes without a warning
         resumed.fit(schedule())
-    assert resumed.checkpoint.to_json() == whole.checkpoint.to_json()
+    assert rf.dumps(resumed.checkpoint) == rf.dumps(whole.checkpoint)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".json.gz", ".safetensors"])
@@ -82,10 +83,10 @@ def test_resumption_from_a_file_of_each_form_is_exact(suffix: str, tmp_path: Pat
     part = tiny()
     part.fit(schedule(), max_epochs=4)
     target = tmp_path / f"model{suffix}"
-    part.checkpoint.save(target)
+    rf.save(part.checkpoint, target)
     resumed = LLM.from_checkpoint(load(target))
     resumed.fit(schedule())
-    assert resumed.checkpoint.to_json() == whole.checkpoint.to_json()
+    assert rf.dumps(resumed.checkpoint) == rf.dumps(whole.checkpoint)
 
 
 def test_the_training_block_records_the_schedule() -> None:
@@ -116,7 +117,7 @@ def without_optimizers(ckpt: Checkpoint) -> Checkpoint:
     for layer in ckpt.network:
         for name in layer.OPTIMIZERS:
             setattr(layer, name, None)
-    return Checkpoint.from_json(ckpt.to_json())
+    return rf.loads(rf.dumps(ckpt))
 
 
 def test_resuming_an_inference_only_checkpoint_warns_and_starts_adam_afresh() -> None:

@@ -53,7 +53,7 @@ class _nothing:  # noqa: N801 - a context manager used like pytest.warns
 
 def test_weights_only(tmp_path: Path) -> None:
     given, out = tmp_path / "in.json", tmp_path / "out.safetensors"
-    tiny_checkpoint().save(given)
+    rf.save(tiny_checkpoint(), given)
     assert cli("convert", "--weights-only", str(given), str(out))[0] == 0
     assert all(
         state is None for layer in rf.load(out).network for state in layer.optimizers().values()
@@ -62,7 +62,7 @@ def test_weights_only(tmp_path: Path) -> None:
 
 def test_weights_only_to_rustgpt_writes_fresh_states_and_says_so(tmp_path: Path) -> None:
     given, out = tmp_path / "in.safetensors", tmp_path / "out.json"
-    tiny_checkpoint().save(given)
+    rf.save(tiny_checkpoint(), given)
     code, _, stderr = cli("convert", "--weights-only", "--to", "rustgpt", str(given), str(out))
     assert (code, stderr) == (
         0,
@@ -74,8 +74,8 @@ def test_weights_only_to_rustgpt_writes_fresh_states_and_says_so(tmp_path: Path)
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--to", "rustgpt"], "--to rustgpt writes JSON; name OUT .json or .json.gz"),
-        (["--pretty"], "--pretty applies to JSON; the .safetensors form is binary"),
+        (["--to", "rustgpt"], "--to rustgpt: the safetensors form cannot write it; name OUT .bin or .gz or .json"),
+        (["--pretty"], "--pretty applies to JSON; the safetensors form is binary"),
     ],
 )
 def test_usage_errors(flags: list[str], message: str, tmp_path: Path) -> None:

@@ -7,14 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import rustgpt_format as rf
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
 from tests.rustgpt_format.commands.helpers import cli
 
 
 def test_the_same_checkpoint_in_two_forms(tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.safetensors"
-    tiny_checkpoint().save(a)
-    tiny_checkpoint().save(b)
+    rf.save(tiny_checkpoint(), a)
+    rf.save(tiny_checkpoint(), b)
     assert cli("diff", str(a), str(b)) == (0, f"{a} and {b} hold the same checkpoint\n", "")
 
 
@@ -28,8 +29,8 @@ def test_each_difference_is_one_line(tmp_path: Path) -> None:
     beta[0, 0] = -beta[0, 0] if beta[0, 0] else beta[0, 0]
     second.network[5].optimizer.timestep += 1  # type: ignore[union-attr]
     second.metadata = {"note": "changed"}
-    first.save(a)
-    second.save(b)
+    rf.save(first, a)
+    rf.save(second, b)
     code, out, err = cli("diff", str(a), str(b))
     gap = float(
         np.max(
@@ -53,11 +54,11 @@ def test_each_difference_is_one_line(tmp_path: Path) -> None:
 
 def test_structural_differences(tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    random_checkpoint(vocab_size=3, embedding_dim=2, hidden_dim=3, max_seq_len=2).save(a)
+    rf.save(random_checkpoint(vocab_size=3, embedding_dim=2, hidden_dim=3, max_seq_len=2), a)
     other = random_checkpoint(
         vocab_size=4, embedding_dim=2, hidden_dim=5, max_seq_len=2, middle=["LayerNorm"]
     )
-    other.save(b)
+    rf.save(other, b)
     code, out, _ = cli("diff", str(a), str(b))
     assert code == 1
     lines = out.splitlines()
@@ -76,8 +77,8 @@ def test_signed_zeros_differ_in_bits_only(tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     first, second = tiny_checkpoint(), tiny_checkpoint()
     first.network[5].b_out[0, 0], second.network[5].b_out[0, 0] = 0.0, -0.0  # type: ignore[union-attr]
-    first.save(a)
-    second.save(b)
+    rf.save(first, a)
+    rf.save(second, b)
     assert cli("diff", str(a), str(b))[:2] == (
         1,
         "network[5].b_out: max abs difference 0 (signed zeros) (1 of 3 values differ)\n",
@@ -87,7 +88,7 @@ def test_signed_zeros_differ_in_bits_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize("broken", [b"", b"{", b"\x1f\x8b junk"])
 def test_an_unreadable_file_exits_2(broken: bytes, tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    tiny_checkpoint().save(a)
+    rf.save(tiny_checkpoint(), a)
     b.write_bytes(broken)
     code, out, err = cli("diff", str(a), str(b))
     assert (code, out) == (2, "")

@@ -1,68 +1,22 @@
-"""Checkpoint files: reading, and writing atomically."""
+"""Atomic replacement of a file: a temporary file beside it, fsynced, renamed over it.
+
+A reader sees the old file or the new one, never a mixture; a failure (a full disk,
+an I/O error, a kill) leaves the old file as it was. The new file gets the mode the
+old one had, or, when there was none, the mode ``open()`` would give it (0666 less the
+umask), not the owner-only mode of a temporary file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rustgpt_format.binary import write_binary
-from rustgpt_format.checkpoint import Checkpoint
 from rustgpt_format.errors import CheckpointError
-from rustgpt_format.forms import Dialect, check_options, encode_form, form_for_path, read
-from rustgpt_format.limits import DEFAULT_LIMITS, Limits
-
-
-def load(
-    path: str | Path,
-    *,
-    optimizer: bool = True,
-    limits: Limits = DEFAULT_LIMITS,
-) -> Checkpoint:
-    """Read the checkpoint at ``path``, whatever its form (told by content).
-
-    JSON, gzipped JSON and safetensors are read, within ``limits`` (a gzip file
-    inflates to at most ``limits.max_file_bytes``); RustGPT's own JSON (version 0) is
-    migrated, with a FormatWarning. With
-    ``optimizer=False`` the optimizer states are left out (a safetensors file does
-    not even read their bytes): an inference-only checkpoint.
-
-    >>> import tempfile, pathlib
-    >>> from rustgpt_format.examples import tiny_checkpoint
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model.json"
-    >>> save(tiny_checkpoint(), target)
-    >>> load(target).vocab.words[-1]
-    '</s>'
-    """
-    return read(path, optimizer=optimizer, limits=limits).checkpoint
-
-
-def save(
-    checkpoint: Checkpoint,
-    path: str | Path,
-    *,
-    indent: int | None = None,
-    dialect: Dialect = "rustgpt-checkpoint",
-) -> None:
-    """Write ``checkpoint`` to ``path`` atomically, in the form its extension names.
-
-    ``.safetensors`` is the binary form, ``.gz`` gzipped JSON, anything else JSON
-    (``indent=2`` for a readable file); ``dialect="rustgpt"`` writes RustGPT's own
-    JSON, for RustGPT's ``LLM::load``. The bytes go to a temporary file in the same
-    folder, which is flushed, fsynced and renamed over ``path``: a reader sees the old
-    file or the new one, never a mixture, and a failure leaves the old file as it was
-    and no temporary file behind.
-    """
-    form = form_for_path(path)
-    if form == "safetensors":
-        check_options(form, indent=indent, dialect=dialect)
-        write_atomically(Path(path), lambda temporary: write_binary(checkpoint, temporary))
-    else:
-        write_atomically(Path(path), encode_form(checkpoint, form, indent=indent, dialect=dialect))
-
 
 TEMPORARY_SUFFIX = ".rustgpt-tmp"
 """Temporary files are ``.<name>.<writer pid>.<random><TEMPORARY_SUFFIX>`` beside the target."""
@@ -86,9 +40,10 @@ def write_atomically(path: Path, data: bytes | Callable[[Path], None]) -> None:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.{os.getpid()}.", suffix=TEMPORARY_SUFFIX, dir=folder
         )
-    except OSError as error:
-        raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"cannot write {path}: {_reason(error)}") from None
     try:
+        os.fchmod(handle, _mode_for(path))
         if callable(data):
             os.close(handle)
             data(Path(temporary))
@@ -107,7 +62,7 @@ def write_atomically(path: Path, data: bytes | Callable[[Path], None]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError):
-            raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
+            raise CheckpointError(f"cannot write {path}: {_reason(error)}") from None
         raise
     _sync_folder(folder)
 
@@ -163,3 +118,28 @@ def _sync_folder(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits the saved file should have (see the module's docstring)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(mask)
+    return mask

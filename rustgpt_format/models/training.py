@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field, StrictFloat, StrictInt, StrictStr, model_validator
 
-from rustgpt_format.base import FormatModel
 from rustgpt_format.errors import FieldError
+from rustgpt_format.models.base import FormatModel
 
 Count = Annotated[StrictInt, Field(ge=0)]
 

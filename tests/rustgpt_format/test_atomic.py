@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format import files
+from rustgpt_format import atomic as files
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
 
 
@@ -32,7 +32,7 @@ def test_interrupted_save_keeps_the_previous_file(
 ) -> None:
     target = tmp_path / "model.json"
     old = tiny_checkpoint()
-    old.save(target)
+    rf.save(old, target)
     before = target.read_bytes()
     new = random_checkpoint(vocab_size=50, embedding_dim=16, hidden_dim=32, max_seq_len=8)
 
@@ -66,7 +66,7 @@ def test_interrupted_save_keeps_the_previous_file(
         )
 
     with pytest.raises(SimulatedCrashError):
-        new.save(target)
+        rf.save(new, target)
     monkeypatch.undo()
     assert target.read_bytes() == before
     assert rf.load(target) == old
@@ -77,14 +77,14 @@ def test_an_os_error_becomes_a_checkpoint_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "model.json"
-    tiny_checkpoint().save(target)
+    rf.save(tiny_checkpoint(), target)
 
     def full_disk(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files.os, "fsync", full_disk)
     with pytest.raises(rf.CheckpointError) as caught:
-        random_checkpoint(vocab_size=5, embedding_dim=2, hidden_dim=2, max_seq_len=2).save(target)
+        rf.save(random_checkpoint(vocab_size=5, embedding_dim=2, hidden_dim=2, max_seq_len=2), target)
     assert caught.value.message == f"cannot write {target}: No space left on device"
     monkeypatch.undo()
     assert rf.load(target) == tiny_checkpoint()
@@ -101,10 +101,10 @@ def test_missing_file_is_a_checkpoint_error(tmp_path: Path) -> None:
 
 def test_a_bad_checkpoint_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     target = tmp_path / "model.json"
-    tiny_checkpoint().save(target)
+    rf.save(tiny_checkpoint(), target)
     broken = tiny_checkpoint()
     broken.network.pop()  # no OutputProjection: the model is no longer valid
     with pytest.raises(ValueError):
-        broken.save(target, indent=3)
+        rf.save(broken, target, indent=3)
     assert rf.load(target) == tiny_checkpoint()
     assert leftovers(tmp_path) == []

@@ -19,10 +19,10 @@ def test_a_checkpoint_round_trips_and_the_same_checkpoint_gives_the_same_bytes(
     tmp_path: Path,
 ) -> None:
     first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
-    tiny_checkpoint().save(first)
-    tiny_checkpoint().save(second)
+    rf.save(tiny_checkpoint(), first)
+    rf.save(tiny_checkpoint(), second)
     assert first.read_bytes() == second.read_bytes()
-    assert gzip.decompress(first.read_bytes()) == tiny_checkpoint().to_json()
+    assert gzip.decompress(first.read_bytes()) == rf.dumps(tiny_checkpoint())
     assert rf.load(first) == tiny_checkpoint()
 
 
@@ -58,8 +58,8 @@ def test_a_bomb_is_refused_before_it_inflates_past_the_limit() -> None:
 
 def test_load_applies_the_callers_limit(tmp_path: Path) -> None:
     target = tmp_path / "model.json.gz"
-    tiny_checkpoint().save(target)
-    size = len(tiny_checkpoint().to_json())
+    rf.save(tiny_checkpoint(), target)
+    size = len(rf.dumps(tiny_checkpoint()))
     assert rf.load(target, limits=Limits(max_file_bytes=size)) == tiny_checkpoint()
     with pytest.raises(rf.CheckpointError, match="inflating to at most"):
         rf.load(target, limits=Limits(max_file_bytes=size - 1))

@@ -9,14 +9,15 @@ arrays or against a checkpoint's config.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, GetCoreSchemaHandler, StrictInt, model_validator
+from pydantic_core import core_schema
 
-from rustgpt_format.adam import AdamState
-from rustgpt_format.base import FormatModel
 from rustgpt_format.errors import FieldError
 from rustgpt_format.float32 import AS_FLOAT32, Float32Array
+from rustgpt_format.models.adam import AdamState
+from rustgpt_format.models.base import FormatModel
 
 SHAPES = "§6.2 shapes agree along the chain"
 OPTIMIZER_SHAPES = "§6.3 optimizer moments have their parameter's shape"
@@ -31,10 +32,45 @@ def _origin(symbol: str, size: int, source: str) -> str:
 
 
 class LayerBase(FormatModel):
-    """What every layer has: array shapes in symbols, and optimizer → array pairs."""
+    """What every layer kind says about itself; nothing about a kind is written elsewhere.
+
+    - ``SHAPES``: each array's shape in the contract's symbols, in wire order;
+    - ``OPTIMIZERS``: each optimizer field and the array it belongs to;
+    - ``POSITION``: ``"first"``, ``"last"`` or ``"middle"`` of the network (§6.1);
+    - ``RUST_FIELDS``: every field of RustGPT's struct in declaration order (§9), and
+      ``CACHES``: which of them are forward caches (transient, null when written).
+    """
 
     SHAPES: ClassVar[dict[str, tuple[str, str]]] = {}
     OPTIMIZERS: ClassVar[dict[str, str]] = {}
+    POSITION: ClassVar[Literal["first", "middle", "last"]] = "middle"
+    RUST_FIELDS: ClassVar[tuple[str, ...]] = ()
+    CACHES: ClassVar[tuple[str, ...]] = ()
+    DIM_FIELDS: ClassVar[dict[str, str]] = {}
+    """Scalar fields that state a dimension, and its symbol (``embedding_dim`` -> ``d``)."""
+
+    type: str
+
+    @classmethod
+    def tag(cls) -> str:
+        """The kind's ``type`` tag (its Rust ``LayerEnum`` variant).
+
+        >>> SelfAttention.tag()
+        'SelfAttention'
+        """
+        default = cls.model_fields["type"].default
+        return default if isinstance(default, str) else cls.__name__
+
+    @classmethod
+    def scalars(cls) -> tuple[str, ...]:
+        """Fields that are neither arrays nor optimizers (``type`` included), in order."""
+        arrays = {**cls.SHAPES, **cls.OPTIMIZERS}
+        return tuple(name for name in cls.model_fields if name not in arrays)
+
+    @classmethod
+    def scalar_defaults(cls, dims: Mapping[str, int]) -> dict[str, Any]:
+        """Values of the kind's own scalars for a new layer of sizes ``dims`` (d, h, V, L)."""
+        return {field: dims[symbol] for field, symbol in cls.DIM_FIELDS.items()}
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> LayerBase:
@@ -42,8 +78,8 @@ class LayerBase(FormatModel):
         return self
 
     def bound_dims(self) -> dict[str, int]:
-        """Dimensions fixed by scalar fields of the layer itself (none by default)."""
-        return {}
+        """Dimensions fixed by scalar fields of the layer itself (``DIM_FIELDS``)."""
+        return {symbol: getattr(self, field) for field, symbol in self.DIM_FIELDS.items()}
 
     def check_shapes(self, dims: Mapping[str, int]) -> dict[str, int]:
         """Check every array against ``dims``, binding the symbols they fix first.
@@ -101,6 +137,15 @@ class Embeddings(LayerBase):
         "token_optimizer": "token_embeddings",
         "positional_optimizer": "positional_embeddings",
     }
+    POSITION: ClassVar[Literal["first", "middle", "last"]] = "first"
+    RUST_FIELDS: ClassVar[tuple[str, ...]] = (
+        "token_embeddings",
+        "positional_embeddings",
+        "cached_input",
+        "token_optimizer",
+        "positional_optimizer",
+    )
+    CACHES: ClassVar[tuple[str, ...]] = ("cached_input",)
 
     type: Literal["Embeddings"] = "Embeddings"
     token_embeddings: Float32Array
@@ -122,6 +167,17 @@ class SelfAttention(LayerBase):
         "optimizer_w_k": "w_k",
         "optimizer_w_v": "w_v",
     }
+    RUST_FIELDS: ClassVar[tuple[str, ...]] = (
+        "embedding_dim",
+        "w_q",
+        "w_k",
+        "w_v",
+        "cached_input",
+        "optimizer_w_q",
+        "optimizer_w_k",
+        "optimizer_w_v",
+    )
+    CACHES: ClassVar[tuple[str, ...]] = ("cached_input",)
 
     type: Literal["SelfAttention"] = "SelfAttention"
     embedding_dim: Annotated[StrictInt, Field(gt=0)]
@@ -132,8 +188,7 @@ class SelfAttention(LayerBase):
     optimizer_w_k: AdamState | None = None
     optimizer_w_v: AdamState | None = None
 
-    def bound_dims(self) -> dict[str, int]:
-        return {"d": self.embedding_dim}
+    DIM_FIELDS: ClassVar[dict[str, str]] = {"embedding_dim": "d"}
 
 
 class FeedForward(LayerBase):
@@ -151,6 +206,20 @@ class FeedForward(LayerBase):
         "optimizer_w2": "w2",
         "optimizer_b2": "b2",
     }
+    RUST_FIELDS: ClassVar[tuple[str, ...]] = (
+        "w1",
+        "b1",
+        "w2",
+        "b2",
+        "input",
+        "hidden_pre_activation",
+        "hidden_post_activation",
+        "optimizer_w1",
+        "optimizer_b1",
+        "optimizer_w2",
+        "optimizer_b2",
+    )
+    CACHES: ClassVar[tuple[str, ...]] = ("input", "hidden_pre_activation", "hidden_post_activation")
 
     type: Literal["FeedForward"] = "FeedForward"
     w1: Float32Array
@@ -168,6 +237,17 @@ class LayerNorm(LayerBase):
 
     SHAPES: ClassVar[dict[str, tuple[str, str]]] = {"gamma": ("1", "d"), "beta": ("1", "d")}
     OPTIMIZERS: ClassVar[dict[str, str]] = {"optimizer_gamma": "gamma", "optimizer_beta": "beta"}
+    RUST_FIELDS: ClassVar[tuple[str, ...]] = (
+        "epsilon",
+        "gamma",
+        "beta",
+        "cached_input",
+        "cached_mean",
+        "cached_std",
+        "optimizer_gamma",
+        "optimizer_beta",
+    )
+    CACHES: ClassVar[tuple[str, ...]] = ("cached_input", "cached_mean", "cached_std")
 
     type: Literal["LayerNorm"] = "LayerNorm"
     epsilon: Annotated[float, Field(gt=0), AS_FLOAT32]
@@ -176,12 +256,19 @@ class LayerNorm(LayerBase):
     optimizer_gamma: AdamState | None = None
     optimizer_beta: AdamState | None = None
 
+    @classmethod
+    def scalar_defaults(cls, dims: Mapping[str, int]) -> dict[str, Any]:
+        return {"epsilon": 1e-5}
+
 
 class OutputProjection(LayerBase):
     """Logits = X w_out + b_out; ``optimizer`` is for w_out (b_out moves by plain SGD)."""
 
     SHAPES: ClassVar[dict[str, tuple[str, str]]] = {"w_out": ("d", "V"), "b_out": ("1", "V")}
     OPTIMIZERS: ClassVar[dict[str, str]] = {"optimizer": "w_out"}
+    POSITION: ClassVar[Literal["first", "middle", "last"]] = "last"
+    RUST_FIELDS: ClassVar[tuple[str, ...]] = ("w_out", "b_out", "optimizer", "cached_input")
+    CACHES: ClassVar[tuple[str, ...]] = ("cached_input",)
 
     type: Literal["OutputProjection"] = "OutputProjection"
     w_out: Float32Array
@@ -189,13 +276,29 @@ class OutputProjection(LayerBase):
     optimizer: AdamState | None = None
 
 
-Layer = Annotated[
-    Embeddings | SelfAttention | FeedForward | LayerNorm | OutputProjection,
-    Field(discriminator="type"),
-]
-"""Any layer; the ``type`` key picks the kind (Rust's ``LayerEnum``)."""
+KnownLayer = Embeddings | SelfAttention | FeedForward | LayerNorm | OutputProjection
+"""The layer kinds of RustGPT (Rust's ``LayerEnum``): the one list of them."""
 
-LAYER_KINDS: dict[str, type[LayerBase]] = {
-    kind.__name__: kind
-    for kind in (Embeddings, SelfAttention, FeedForward, LayerNorm, OutputProjection)
-}
+LAYER_KINDS: dict[str, type[LayerBase]] = {kind.tag(): kind for kind in get_args(KnownLayer)}
+"""Every layer kind by its tag: those of :data:`KnownLayer`, then any registered later."""
+
+
+class _LayerUnion:
+    """Pydantic glue: the union of the kinds in :data:`LAYER_KINDS`, told by ``type``.
+
+    Built when the model that holds it is built (or rebuilt, after a kind is
+    registered), so the registry, not a hand-kept list, says which kinds exist.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.tagged_union_schema(
+            {tag: handler.generate_schema(kind) for tag, kind in LAYER_KINDS.items()},
+            discriminator="type",
+        )
+
+
+Layer = Annotated[KnownLayer, _LayerUnion()]
+"""Any layer; the ``type`` key picks the kind (Rust's ``LayerEnum``)."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StrictInt
 
-from rustgpt_format.base import FormatModel
+from rustgpt_format.models.base import FormatModel
 
 Positive = Annotated[StrictInt, Field(gt=0)]
 

@@ -7,8 +7,8 @@ from functools import cached_property
 
 from pydantic import ConfigDict, StrictStr, field_validator
 
-from rustgpt_format.base import FormatModel
 from rustgpt_format.errors import FieldError
+from rustgpt_format.models.base import FormatModel
 
 END_OF_SEQUENCE = "</s>"
 _WHITE_SPACE = re.compile(r"\s")  # in a str pattern, exactly the characters of str.isspace

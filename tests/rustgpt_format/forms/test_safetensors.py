@@ -15,9 +15,9 @@ import safetensors.numpy
 from hypothesis import given, settings
 
 import rustgpt_format as rf
-import rustgpt_format.binary as binary
-from rustgpt_format.binary import encode_binary, load_binary, tensor_name
+import rustgpt_format.forms.safetensors as binary
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
+from rustgpt_format.forms.safetensors import tensor_name
 from tests.strategies import checkpoints
 
 
@@ -35,7 +35,7 @@ def join(header: dict[str, Any], body: bytes) -> bytes:
 def test_the_official_library_reads_our_files(tmp_path: Path) -> None:
     checkpoint = tiny_checkpoint()
     target = tmp_path / "model.safetensors"
-    checkpoint.save(target)
+    rf.save(checkpoint, target)
     tensors = safetensors.numpy.load_file(str(target))
     assert len(tensors) == 15 + 2 * 14  # parameters, and m and v of each Adam state
     np.testing.assert_array_equal(tensors["network.1.w_q"], checkpoint.network[1].w_q)  # type: ignore[union-attr]
@@ -65,13 +65,13 @@ def test_binary_and_json_hold_the_same_checkpoint_bit_for_bit(checkpoint: rf.Che
 
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "model.safetensors"
-        target.write_bytes(encode_binary(checkpoint))
-        back = load_binary(target)
-    assert back.to_json() == checkpoint.to_json()
+        target.write_bytes(_encode(checkpoint))
+        back = rf.load(target)
+    assert rf.dumps(back) == rf.dumps(checkpoint)
 
 
 def test_the_same_checkpoint_gives_the_same_bytes() -> None:
-    assert encode_binary(tiny_checkpoint()) == encode_binary(tiny_checkpoint())
+    assert _encode(tiny_checkpoint()) == _encode(tiny_checkpoint())
 
 
 # --- weights only --------------------------------------------------------------------
@@ -114,7 +114,7 @@ def test_weights_only_never_touches_an_optimizer_tensor(
 ) -> None:
     checkpoint = random_checkpoint(vocab_size=20, embedding_dim=8, hidden_dim=16, max_seq_len=4)
     target = tmp_path / "model.safetensors"
-    checkpoint.save(target)
+    rf.save(checkpoint, target)
     recorder = Recorder()
     monkeypatch.setattr(binary, "safe_open", recorder)
 
@@ -139,7 +139,7 @@ def test_weights_only_never_touches_an_optimizer_tensor(
 def test_weights_only_loads_a_file_whose_optimizer_bytes_are_garbage(tmp_path: Path) -> None:
     """Another proof: NaN in every optimizer moment stops a full load, not a weights-only one."""
     checkpoint = tiny_checkpoint()
-    header, body = split(encode_binary(checkpoint))
+    header, body = split(_encode(checkpoint))
     body = bytearray(body)
     for name, entry in header.items():
         if ".optimizer" in name:
@@ -303,7 +303,7 @@ LIES: list[tuple[str, Lie, str, str]] = [
         "another major version",
         document(lambda d: d.update(format_version="2.0")),
         "format_version",
-        "this reader reads format 1.x (it writes 1.0), found version 2.0; upgrade rustgpt-format "
+        "written by a newer rustgpt-format (format 2.0); this reader reads 1.x: upgrade rustgpt-format "
         "to read it",
     ),
     (
@@ -319,16 +319,16 @@ LIES: list[tuple[str, Lie, str, str]] = [
 def test_files_whose_header_lies_are_refused(
     why: str, lie: Lie, path: str, message: str, tmp_path: Path
 ) -> None:
-    header, body = split(encode_binary(tiny_checkpoint()))
+    header, body = split(_encode(tiny_checkpoint()))
     target = tmp_path / "model.safetensors"
     target.write_bytes(join(*lie(header, bytearray(body))))
     with pytest.raises(rf.CheckpointError) as caught:
-        load_binary(target)
+        rf.load(target)
     assert (caught.value.path, caught.value.message) == (path, message)
 
 
 def test_a_newer_minor_version_is_read_with_a_warning(tmp_path: Path) -> None:
-    header, body = split(encode_binary(tiny_checkpoint()))
+    header, body = split(_encode(tiny_checkpoint()))
     rest = json.loads(header["__metadata__"]["checkpoint"])
     rest["format_version"] = "1.3"
     rest["network"][1]["attention_heads"] = 1
@@ -338,7 +338,7 @@ def test_a_newer_minor_version_is_read_with_a_warning(tmp_path: Path) -> None:
     with pytest.warns(
         rf.FormatWarning, match=r"ignored unknown keys network\[1\]\.attention_heads"
     ):
-        assert load_binary(target) == tiny_checkpoint()
+        assert rf.load(target) == tiny_checkpoint()
 
 
 def test_an_inference_only_checkpoint_has_no_optimizer_tensors(tmp_path: Path) -> None:
@@ -346,7 +346,7 @@ def test_an_inference_only_checkpoint_has_no_optimizer_tensors(tmp_path: Path) -
         vocab_size=3, embedding_dim=2, hidden_dim=2, max_seq_len=1, optimizer=False
     )
     target = tmp_path / "model.safetensors"
-    checkpoint.save(target)
+    rf.save(checkpoint, target)
     assert not [name for name in safetensors.numpy.load_file(str(target)) if "optimizer" in name]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -359,7 +359,7 @@ def test_an_inference_only_checkpoint_has_no_optimizer_tensors(tmp_path: Path) -
 def test_a_full_load_gives_separate_writable_arrays(tmp_path: Path) -> None:
     checkpoint = tiny_checkpoint()
     target = tmp_path / "model.safetensors"
-    checkpoint.save(target)
+    rf.save(checkpoint, target)
     loaded = rf.load(target)
     arrays: list[np.ndarray] = []
     for layer in loaded.network:
@@ -377,7 +377,7 @@ def test_a_full_load_gives_separate_writable_arrays(tmp_path: Path) -> None:
 
 def test_a_nan_in_a_full_load_is_named_by_array_and_element(tmp_path: Path) -> None:
     checkpoint = tiny_checkpoint()
-    header, body = split(encode_binary(checkpoint))
+    header, body = split(_encode(checkpoint))
     start, _ = header["network.1.w_k"]["data_offsets"]
     cols = checkpoint.network[1].w_k.shape[1]  # type: ignore[union-attr]
     element = start + 4 * (1 * cols + 2)  # [1, 2]
@@ -397,7 +397,7 @@ def test_a_file_cut_short_while_it_is_read_is_refused(
 ) -> None:
     """The library has checked the header; the file loses its tail before the data are read."""
     target = tmp_path / "model.safetensors"
-    tiny_checkpoint().save(target)
+    rf.save(tiny_checkpoint(), target)
     size = target.stat().st_size
 
     def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
@@ -419,10 +419,10 @@ def test_a_save_renamed_over_the_file_mid_read_does_not_mix_two_files(
     first = random_checkpoint(vocab_size=5, embedding_dim=4, hidden_dim=8, max_seq_len=3, seed=1)
     second = random_checkpoint(vocab_size=7, embedding_dim=6, hidden_dim=4, max_seq_len=2, seed=2)
     target = tmp_path / "model.safetensors"
-    first.save(target)
+    rf.save(first, target)
 
     def save_then_open(*args: Any, **kwargs: Any) -> Any:
-        second.save(target)  # another process's save lands between our open and the library's
+        rf.save(second, target)  # another process's save lands between our open and the library's
         return safetensors.safe_open(*args, **kwargs)
 
     monkeypatch.setattr(binary, "safe_open", save_then_open)
@@ -436,8 +436,8 @@ def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
 ) -> None:
     """Same file, other bytes: the header length read first no longer fits the file."""
     target = tmp_path / "model.safetensors"
-    tiny_checkpoint().save(target)
-    other = encode_binary(
+    rf.save(tiny_checkpoint(), target)
+    other = _encode(
         random_checkpoint(vocab_size=9, embedding_dim=2, hidden_dim=2, max_seq_len=1)
     )
 
@@ -451,3 +451,7 @@ def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
     with pytest.raises(rf.CheckpointError) as caught:
         rf.load(target)
     assert caught.value.message.startswith("expected the tensors to fill the ")
+
+
+def _encode(checkpoint: rf.Checkpoint) -> bytes:
+    return rf.dumps(checkpoint, form="safetensors")

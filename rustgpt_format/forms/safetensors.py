@@ -17,23 +17,28 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-from io import FileIO
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 import orjson
 import safetensors.numpy
 from safetensors import SafetensorError, safe_open
 
+from rustgpt_format.codec import parse, wire_document
 from rustgpt_format.errors import CheckpointError, Problem, join_path
 from rustgpt_format.float32 import FINITE_ARRAYS, describe
-from rustgpt_format.layers import LAYER_KINDS
-from rustgpt_format.limits import DEFAULT_LIMITS, Limits
+from rustgpt_format.forms.base import (
+    RAISE_HINT,
+    Decoded,
+    Form,
+    ReadOptions,
+    Source,
+    WriteOptions,
+)
+from rustgpt_format.limits import Limits
+from rustgpt_format.models import LAYER_KINDS, Checkpoint
 from rustgpt_format.versions import FORMAT
-
-if TYPE_CHECKING:
-    from rustgpt_format.checkpoint import Checkpoint
 
 METADATA_DOCUMENT = "checkpoint"
 """The ``__metadata__`` key that holds the document without its arrays."""
@@ -50,23 +55,29 @@ def tensor_name(layer: int, field: str, moment: str | None = None) -> str:
     return f"network.{layer}.{field}" + (f".{moment}" if moment else "")
 
 
-def is_safetensors(head: bytes, size: int) -> bool:
-    """Whether a file of ``size`` bytes starting with ``head`` looks like safetensors.
+def is_safetensors(head: bytes, size: int | None) -> bool:
+    """Whether bytes starting with ``head`` (``size`` in all) look like safetensors.
 
-    The file starts with the header length (8 bytes, little-endian) and the header's
-    opening brace; JSON text starts that way only after 8 bytes of white space. The
-    length is a claim, checked by :func:`read_binary` against the file and the limits.
+    The file starts with the header length (8 bytes, little-endian), which must fit in
+    the file, and the header's opening brace. JSON text that has a ``{`` at byte 8
+    starts with 8 bytes of text, which as a length is at least 2**61 (its top byte a
+    printable character): more than any file it could start, and more than the
+    2**40 taken as the bound when the size is unknown (a pipe).
+
+    >>> is_safetensors(b'{"abcd":{"x": 1}}', 17), is_safetensors(b"\x02" + bytes(7) + b"{}", 10)
+    (False, True)
     """
     if len(head) < 9 or head[8:9] != b"{":
         return False
-    return bool(head[:8].strip(b" \t\r\n"))
+    length = int.from_bytes(head[:8], "little")
+    return length >= 2 and (8 + length <= size if size is not None else length < 2**40)
 
 
-def encode_binary(checkpoint: Checkpoint) -> bytes:
+def _encode_binary(checkpoint: Checkpoint) -> bytes:
     """The ``.safetensors`` bytes of a checkpoint.
 
     >>> from rustgpt_format.examples import tiny_checkpoint
-    >>> data = encode_binary(tiny_checkpoint())
+    >>> data = _encode_binary(tiny_checkpoint())
     >>> sorted(safetensors.numpy.load(data))[:2]
     ['network.0.positional_embeddings', 'network.0.positional_optimizer.m']
     """
@@ -74,11 +85,11 @@ def encode_binary(checkpoint: Checkpoint) -> bytes:
     return safetensors.numpy.save(tensors, metadata=metadata)
 
 
-def write_binary(checkpoint: Checkpoint, path: Path) -> None:
+def _write_binary(checkpoint: Checkpoint, path: Path) -> None:
     """Write the ``.safetensors`` form of a checkpoint straight to ``path``.
 
     The library streams the tensors to the file, which is twice as fast as building
-    the bytes first; :func:`rustgpt_format.files.save` calls it on a temporary file.
+    the bytes first; an atomic save calls it on its temporary file.
     """
     tensors, metadata = _tensors_and_metadata(checkpoint)
     safetensors.numpy.save_file(tensors, path, metadata=metadata)
@@ -87,8 +98,6 @@ def write_binary(checkpoint: Checkpoint, path: Path) -> None:
 def _tensors_and_metadata(
     checkpoint: Checkpoint,
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    from rustgpt_format.codec import wire_document
-
     document = wire_document(checkpoint, arrays=False)
     tensors = {}
     for index, (layer, wire) in enumerate(
@@ -116,76 +125,135 @@ class _Claim:
     path: str
 
 
-def load_binary(
-    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
-) -> Checkpoint:
-    """Read a ``.safetensors`` checkpoint; with ``optimizer=False`` only the weights.
+class SafetensorsForm(Form):
+    """The binary form of contract §10: a ``.safetensors`` file the official library opens."""
 
-    A weights-only load reads the weights one by one through ``safe_open``: it leaves
-    the optimizer moments' bytes on disk, and returns a checkpoint whose optimizers
-    are ``None``.
+    name: ClassVar[str] = "safetensors"
+    suffixes: ClassVar[tuple[str, ...]] = (".safetensors",)
+    streams: ClassVar[bool] = True
+    description: ClassVar[str] = "safetensors (binary)"
 
-    >>> import tempfile, pathlib
-    >>> from rustgpt_format.examples import tiny_checkpoint
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model.safetensors"
-    >>> _ = target.write_bytes(encode_binary(tiny_checkpoint()))
-    >>> load_binary(target, optimizer=False).network[1].optimizer_w_q is None
-    True
-    """
-    return read_binary(path, optimizer=optimizer, limits=limits)[0]
+    def recognizes(self, source: Source, limits: Limits) -> bool:
+        return is_safetensors(source.head, source.size)
+
+    def decode(self, source: Source, options: ReadOptions) -> Decoded:
+        """The document with its arrays; a full load reads the tensors in one read.
+
+        The library parses and checks the header (offsets in bounds, no gaps, no
+        overlaps, the data fully covered). A full load then reads the whole data
+        region in one read into one float32 buffer, in the library's offset order,
+        and checks it finite in one pass; each array is a view of that buffer. A
+        weights-only load asks the library for each weight alone, leaving the
+        optimizer moments' bytes on disk.
+        """
+        if source.stream is None or source.size is None:
+            return _decode_bytes(source.data(options.limits), options)
+        try:
+            return _decode_file(source.stream, source.path or source.name, options)
+        except SafetensorError as error:
+            raise CheckpointError(
+                f"expected a safetensors file, found a damaged one: {error}"
+            ) from None
+
+    def encode(self, checkpoint: Checkpoint, options: WriteOptions) -> bytes:
+        return _encode_binary(checkpoint)
+
+    def write(self, checkpoint: Checkpoint, path: Path, options: WriteOptions) -> None:
+        try:
+            _write_binary(checkpoint, path)
+        except SafetensorError as error:
+            raise OSError(str(error)) from None
 
 
-def read_binary(
-    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
-) -> tuple[Checkpoint, str]:
-    """:func:`load_binary`, and the format version the file states.
+SAFETENSORS = SafetensorsForm()
 
-    The library parses and checks the header (offsets in bounds, no gaps, no
-    overlaps, the data fully covered). A full load then reads the whole data
-    region in one read into one float32 buffer, in the library's offset order,
-    and checks it finite in one pass; each array is a view of that buffer. A
-    weights-only load asks the library for each weight alone.
-    """
-    from rustgpt_format.checkpoint import Checkpoint
 
+def _decode_file(stream: BinaryIO, path: str, options: ReadOptions) -> Decoded:
+    limits, optimizer = options.limits, options.optimizer
+    stream.seek(0)
+    size, data_start = _check_claims(stream, limits)
+    with safe_open(path, framework="np") as handle:
+        document = _document(handle.metadata(), limits)
+        claims, skipped = _claims(document, optimizer)
+        order = handle.offset_keys()
+        _check_names(claims, skipped, set(order))
+        wanted = order if optimizer else [claim.name for claim in claims]
+        shapes = _shapes(handle, wanted, claims, skipped, limits)
+        if optimizer:
+            finite = _read_all(stream, order, shapes, claims, size, data_start)
+        else:
+            finite = frozenset()
+            for claim in claims:
+                claim.container[claim.key] = handle.get_tensor(claim.name)
+    return Decoded(document, context={FINITE_ARRAYS: finite})
+
+
+def _decode_bytes(data: bytes, options: ReadOptions) -> Decoded:
+    """The same from bytes in memory: the library checks them, the header is read here."""
+    limits = options.limits
+    if len(data) < 8:
+        raise CheckpointError(f"expected a safetensors file, found {len(data)} bytes")
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > len(data) - 8:
+        raise CheckpointError(
+            f"expected a safetensors header within the file, found a claim of {length} "
+            f"bytes in a file of {len(data)}"
+        )
+    if length > limits.max_header_bytes:
+        raise CheckpointError(
+            f"expected a safetensors header of at most {limits.max_header_bytes} bytes "
+            f"(Limits.max_header_bytes), found {length}{RAISE_HINT}"
+        )
+    header = parse(data[8 : 8 + length], limits=limits)
+    if not isinstance(header, dict):
+        raise CheckpointError(f"expected a safetensors header object, found {describe(header)}")
+    metadata = header.get("__metadata__")
+    document = _document(metadata if isinstance(metadata, dict) else None, limits)
+    claims, skipped = _claims(document, options.optimizer)
+    names = [name for name in header if name != "__metadata__"]
+    _check_names(claims, skipped, set(names))
+    elements = 0
+    for name in names:
+        entry = header[name]
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape):
+            elements += math.prod(shape)
+            elements += limits.max_elements if max(shape, default=0) > limits.max_elements else 0
+        if elements > limits.max_elements:
+            raise CheckpointError(
+                f"tensor `{name}`: expected at most {limits.max_elements} numbers "
+                f"in all tensors (Limits.max_elements), found more by this one{RAISE_HINT}"
+            )
     try:
-        with open(path, "rb", buffering=0) as stream:
-            size, data_start = _check_claims(stream, limits)
-            with safe_open(_same_file(stream, path), framework="np") as handle:
-                document = _document(handle.metadata(), limits)
-                claims, skipped = _claims(document, optimizer)
-                order = handle.offset_keys()
-                _check_names(claims, skipped, set(order))
-                wanted = order if optimizer else [claim.name for claim in claims]
-                shapes = _shapes(handle, wanted, claims, skipped, limits)
-                if optimizer:
-                    finite = _read_all(stream, order, shapes, claims, size, data_start)
-                else:
-                    finite = frozenset()
-                    for claim in claims:
-                        claim.container[claim.key] = handle.get_tensor(claim.name)
+        tensors = safetensors.numpy.load(data)
     except SafetensorError as error:
         raise CheckpointError(
             f"expected a safetensors file, found a damaged one: {error}"
         ) from None
-    except OSError as error:
-        raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from None
-    version = document.get("format_version")
-    checkpoint = Checkpoint.model_validate(document, context={FINITE_ARRAYS: finite})
-    return checkpoint, version if isinstance(version, str) else ""
+    where = {claim.name: claim.path for claim in claims} | skipped
+    problems = [
+        Problem(
+            where[name],
+            f"tensor `{name}`: expected a 2-D F32 tensor, found "
+            f"{array.ndim}-D {array.dtype} of shape {array.shape}",
+        )
+        for name, array in tensors.items()
+        if name in where and (array.dtype != np.float32 or array.ndim != 2)
+    ]
+    _raise(problems)
+    for claim in claims:
+        claim.container[claim.key] = np.array(tensors[claim.name], dtype=np.float32)
+    return Decoded(document)
 
 
-_RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
-
-
-def _check_claims(stream: FileIO, limits: Limits) -> tuple[int, int]:
+def _check_claims(stream: BinaryIO, limits: Limits) -> tuple[int, int]:
     """The file size and where the data start, checked before the library reads the file."""
     size = os.fstat(stream.fileno()).st_size
     head = stream.read(8)
     if size > limits.max_file_bytes:
         raise CheckpointError(
             f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
-            f"found {size}{_RAISE}"
+            f"found {size}{RAISE_HINT}"
         )
     if len(head) < 8:
         raise CheckpointError(f"expected a safetensors file, found {len(head)} bytes")
@@ -198,19 +266,9 @@ def _check_claims(stream: FileIO, limits: Limits) -> tuple[int, int]:
     if length > limits.max_header_bytes:
         raise CheckpointError(
             f"expected a safetensors header of at most {limits.max_header_bytes} bytes "
-            f"(Limits.max_header_bytes), found {length}{_RAISE}"
+            f"(Limits.max_header_bytes), found {length}{RAISE_HINT}"
         )
     return size, 8 + length
-
-
-def _same_file(stream: FileIO, path: str | Path) -> str:
-    """A name for the file ``stream`` has open, so the library reads that very file.
-
-    On Linux the open descriptor's own name: a file renamed over ``path`` meanwhile
-    (a concurrent save) cannot put another file's header before this one's data.
-    """
-    own = f"/proc/self/fd/{stream.fileno()}"
-    return own if os.path.exists(own) else str(path)
 
 
 def _shapes(
@@ -229,10 +287,10 @@ def _shapes(
         found = handle.get_slice(name)
         dtype, shape = found.get_dtype(), tuple(found.get_shape())
         elements += math.prod(shape)
-        if elements > limits.max_elements:
+        if elements > limits.max_elements or max(shape, default=0) > limits.max_elements:
             raise CheckpointError(
                 f"tensor `{name}`: expected at most {limits.max_elements} numbers "
-                f"in all tensors (Limits.max_elements), found more by this one{_RAISE}",
+                f"in all tensors (Limits.max_elements), found more by this one{RAISE_HINT}",
                 path=where[name],
             )
         if dtype != "F32" or len(shape) != 2:
@@ -250,7 +308,7 @@ def _shapes(
 
 
 def _read_all(
-    stream: FileIO,
+    stream: BinaryIO,
     order: list[str],
     shapes: dict[str, tuple[int, int]],
     claims: list[_Claim],
@@ -284,7 +342,7 @@ def _read_all(
     return frozenset(map(id, arrays.values()))
 
 
-def _read_exactly(stream: FileIO, target: memoryview) -> None:
+def _read_exactly(stream: Any, target: memoryview) -> None:
     done = 0
     while done < len(target):
         count = stream.readinto(target[done:])
@@ -298,8 +356,6 @@ def _read_exactly(stream: FileIO, target: memoryview) -> None:
 
 def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]:
     """The document in ``__metadata__``, arrays still missing, read within ``limits``."""
-    from rustgpt_format.codec import parse
-
     metadata = metadata or {}
     if METADATA_DOCUMENT not in metadata:
         raise CheckpointError(

@@ -7,8 +7,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, StrictInt
 
-from rustgpt_format.base import FormatModel
 from rustgpt_format.float32 import AS_FLOAT32, Float32Array
+from rustgpt_format.models.base import FormatModel
 
 
 class AdamState(FormatModel):

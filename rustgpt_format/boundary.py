@@ -1,0 +1,111 @@
+"""The one validation boundary: documents become models, ValidationError a CheckpointError.
+
+Models are plain pydantic models (building one by keywords in Python raises pydantic's
+own ``ValidationError``). Whatever enters from outside, a decoded file or a document in
+memory, goes through :func:`validated`: the only place that raises pydantic's errors
+as one :class:`CheckpointError` naming each problem's path from the document root.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
+from rustgpt_format.models import Checkpoint
+from rustgpt_format.pydantic_errors import UNKNOWN_KEY, problems_of
+from rustgpt_format.versions import CURRENT, FORMAT_VERSION, check_version
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], document: Any, *, context: dict[str, Any] | None = None) -> M:
+    """``document`` as a ``model``, or :class:`CheckpointError` naming every problem.
+
+    A checkpoint document's ``format`` and ``format_version`` are required (Python
+    callers who build a :class:`Checkpoint` by keywords may leave them to default),
+    and the version policy of contract §8 applies: keys unknown to this reader are
+    errors at its minor version or below, and are dropped with a :class:`FormatWarning`
+    in a document of a newer minor version, which then reads as the current version.
+
+    >>> from rustgpt_format.models import ModelConfig
+    >>> try:
+    ...     validated(ModelConfig, {"embedding_dim": 0})
+    ... except CheckpointError as error:
+    ...     print(error)
+    embedding_dim: expected a value > 0, found 0
+    """
+    newer = False
+    if issubclass(model, Checkpoint) and isinstance(document, dict):
+        try:
+            newer = check_version(document)[1] > CURRENT[1]
+        except FieldError as error:
+            raise CheckpointError(error.message, path=format_path(error.parts)) from None
+    try:
+        try:
+            result = model.model_validate(document, context=context)
+        except ValidationError as error:
+            if not newer:
+                raise
+            result = model.model_validate(_known_keys(document, error), context=context)
+    except ValidationError as error:
+        problems = problems_of(error)
+        raise CheckpointError(
+            problems[0].message, path=problems[0].path, problems=problems
+        ) from None
+    if isinstance(result, Checkpoint):
+        result.format_version = FORMAT_VERSION
+    return result
+
+
+def _known_keys(document: dict[str, Any], error: ValidationError) -> dict[str, Any]:
+    """The document without the keys a newer minor version added, with a warning naming them.
+
+    Raises ``error`` again when it has problems other than unknown keys.
+    """
+    unknown = sorted(
+        (problem for problem in problems_of(error) if problem.rule == UNKNOWN_KEY),
+        key=lambda problem: problem.path,
+    )
+    if not unknown:
+        raise error
+    for problem in unknown:
+        document = _without(document, list(problem.parts))
+    warnings.warn(
+        f"format_version {document['format_version']} is newer than this reader's "
+        f"{FORMAT_VERSION}: ignored unknown keys "
+        + ", ".join(problem.path for problem in unknown),
+        FormatWarning,
+        stacklevel=4,
+    )
+    return document
+
+
+def _without(data: Any, path: list[str | int]) -> Any:
+    """A copy of ``data`` without the key at ``path``, copying only along the path."""
+    head, *rest = path
+    if isinstance(data, dict):
+        copy = dict(data)
+        if not rest:
+            copy.pop(head, None)
+        elif head in copy:
+            copy[head] = _without(copy[head], rest)
+        return copy
+    if isinstance(data, list) and isinstance(head, int) and rest and 0 <= head < len(data):
+        items = list(data)
+        items[head] = _without(items[head], rest)
+        return items
+    return data
+
+
+def checked(checkpoint: Checkpoint) -> Checkpoint:
+    """Check a checkpoint built or changed in Python against every rule a reader applies.
+
+    Fields assigned after construction are not validated by pydantic (a layer
+    replaced, a NaN written into a weight, an array of another shape): writers call
+    this first, so that nothing is written that :func:`rustgpt_format.load` would
+    refuse. Arrays are checked in place, not copied.
+    """
+    return validated(Checkpoint, checkpoint.model_dump())

@@ -1,0 +1,41 @@
+"""RustGPT's bincode form (``.bin``, contract §11): what ``LLM::save("model.bin")`` writes.
+
+Always RustGPT's dialect (version 0): read and migrated like its JSON, written with
+``rustgpt_document`` semantics (caches empty, fresh Adam states where RustGPT's structs
+need one, ``training`` and ``metadata`` dropped with a warning). The bytes have no
+magic number: the form is told by decoding the vocabulary (see
+:func:`rustgpt_format.bincode.looks_like`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rustgpt_format import bincode
+from rustgpt_format.dialect import rustgpt_document
+from rustgpt_format.forms.base import Decoded, Dialect, Form, ReadOptions, Source, WriteOptions
+from rustgpt_format.limits import Limits
+from rustgpt_format.models import Checkpoint
+
+
+class RustgptBinForm(Form):
+    """RustGPT's bincode 2 checkpoint (``config::standard()``), version 0."""
+
+    name: ClassVar[str] = "rustgpt.bin"
+    suffixes: ClassVar[tuple[str, ...]] = (".bin",)
+    dialects: ClassVar[tuple[Dialect, ...]] = ("rustgpt",)
+    description: ClassVar[str] = "RustGPT's bincode (binary)"
+
+    def recognizes(self, source: Source, limits: Limits) -> bool:
+        if not bincode.looks_like(source.head, source.size):
+            return False  # the first bytes already rule it out: nothing more is read
+        return bincode.looks_like(source.data(limits))
+
+    def decode(self, source: Source, options: ReadOptions) -> Decoded:
+        return Decoded(bincode.decode(source.data(options.limits), limits=options.limits))
+
+    def encode(self, checkpoint: Checkpoint, options: WriteOptions) -> bytes:
+        return bincode.encode(rustgpt_document(checkpoint))
+
+
+RUSTGPT_BIN = RustgptBinForm()

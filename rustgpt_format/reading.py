@@ -1,0 +1,160 @@
+"""Reading a checkpoint: bytes -> form -> document -> migration -> validated Checkpoint.
+
+Every form is told by content through the registry (:data:`rustgpt_format.forms.FORMS`);
+every document is upgraded by :mod:`rustgpt_format.migrations` and validated at the one
+boundary (:func:`rustgpt_format.boundary.validated`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from rustgpt_format.errors import CheckpointError
+from rustgpt_format.forms import FORMS, Decoded, Dialect, Form, ReadOptions, Source
+from rustgpt_format.forms.base import too_big
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
+from rustgpt_format.migrations import Migration, migrated_checkpoint
+from rustgpt_format.models import Checkpoint
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A checkpoint and what its file was: form, dialect, version on disk, size."""
+
+    checkpoint: Checkpoint
+    form: str
+    dialect: Dialect
+    version: str
+    pretty: bool
+    size: int
+    migrations: tuple[Migration, ...] = field(default=())
+
+
+def load(
+    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
+) -> Checkpoint:
+    """Read the checkpoint at ``path``, whatever its form (told by content).
+
+    Every registered form is read (JSON, gzipped JSON, safetensors, ...), within
+    ``limits`` (a gzip file inflates to at most ``limits.max_file_bytes``); RustGPT's
+    own files (version 0) are migrated, with a FormatWarning. With ``optimizer=False``
+    the optimizer states are left out (a safetensors file does not even read their
+    bytes): an inference-only checkpoint. Every problem raises :class:`CheckpointError`.
+
+    >>> import tempfile, pathlib, rustgpt_format as rf
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model.json"
+    >>> rf.save(tiny_checkpoint(), target)
+    >>> rf.load(target).vocab.words[-1]
+    '</s>'
+    """
+    return read(path, optimizer=optimizer, limits=limits).checkpoint
+
+
+def loads(
+    data: bytes | bytearray | memoryview | str,
+    *,
+    optimizer: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Checkpoint:
+    """Read a checkpoint from bytes in any form, told by content, as :func:`load` does.
+
+    JSON text may also be given as ``str``.
+
+    >>> import rustgpt_format as rf
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> rf.loads(rf.dumps(tiny_checkpoint(), form="safetensors")) == tiny_checkpoint()
+    True
+    """
+    if isinstance(data, str):
+        if len(data) > limits.max_file_bytes:  # characters: at least as many bytes
+            raise too_big(len(data), limits)
+        try:
+            data = data.encode()
+        except UnicodeEncodeError as error:
+            raise CheckpointError(
+                f"expected text that UTF-8 can encode, found a lone surrogate at "
+                f"character {error.start}"
+            ) from None
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CheckpointError(f"expected JSON text as bytes or str, found {type(data).__name__}")
+    source = Source(name="<bytes>", data=bytes(data))
+    return read_source(source, ReadOptions(optimizer=optimizer, limits=limits)).checkpoint
+
+
+def read(
+    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
+) -> Loaded:
+    """:func:`load`, and what the file was (form, dialect, version, size)."""
+    options = ReadOptions(optimizer=optimizer, limits=limits)
+    with open_source(path) as stream:
+        return read_source(Source.of_file(stream, str(path)), options)
+
+
+def read_stream(stream: BinaryIO, name: str, options: ReadOptions) -> Loaded:
+    """Read an open file (standard input, a pipe) as :func:`read` reads a path."""
+    try:
+        source = Source.of_file(stream, name)
+    except OSError as error:
+        raise CheckpointError(f"cannot read {name}: {error.strerror or error}") from None
+    return read_source(source, options)
+
+
+class open_source:  # noqa: N801 - used as a context manager, like open()
+    """Open ``path`` for reading; file-system problems raise CheckpointError."""
+
+    def __init__(self, path: str | Path, *, named: bool = True) -> None:
+        self.path = path
+        self.stream: BinaryIO | None = None
+        self._what = f"cannot read {path}" if named else "cannot read"
+
+    def __enter__(self) -> BinaryIO:
+        try:
+            self.stream = open(self.path, "rb")
+        except OSError as error:
+            raise CheckpointError(f"{self._what}: {error.strerror or error}") from None
+        except ValueError as error:  # a path holding a NUL byte
+            raise CheckpointError(f"{self._what}: {error}") from None
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+def decode_source(source: Source, options: ReadOptions) -> tuple[Form, Decoded]:
+    """The form of the source and the document it holds, not yet migrated or validated."""
+    try:
+        form = FORMS.recognize(source, options.limits)
+        return form, form.decode(source, options)
+    except OSError as error:
+        raise CheckpointError(f"cannot read {source.name}: {error.strerror or error}") from None
+
+
+def read_source(source: Source, options: ReadOptions) -> Loaded:
+    """Decode, migrate and validate a source; see :func:`load`."""
+    form, decoded = decode_source(source, options)
+    checkpoint, done = migrated_checkpoint(
+        decoded.document, origin=source.name, context=decoded.context
+    )
+    if not options.optimizer:
+        drop_optimizers(checkpoint)
+    return Loaded(
+        checkpoint,
+        form=form.name,
+        dialect="rustgpt" if done.source == "0" else "rustgpt-checkpoint",
+        version=done.source,
+        pretty=decoded.pretty,
+        size=source.size or 0,
+        migrations=done.steps,
+    )
+
+
+def drop_optimizers(checkpoint: Checkpoint) -> Checkpoint:
+    """Make ``checkpoint`` inference-only (every optimizer ``None``), in place."""
+    for layer in checkpoint.network:
+        for name in layer.OPTIMIZERS:
+            setattr(layer, name, None)
+    return checkpoint
