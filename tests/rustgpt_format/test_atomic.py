@@ -103,8 +103,14 @@ def test_a_bad_checkpoint_is_refused_before_anything_is_written(tmp_path: Path) 
     target = tmp_path / "model.json"
     rf.save(tiny_checkpoint(), target)
     broken = tiny_checkpoint()
+    before = target.read_bytes()
     broken.network.pop()  # no OutputProjection: the model is no longer valid
-    with pytest.raises(ValueError):
-        rf.save(broken, target, indent=3)
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.save(broken, target)  # options the form accepts: only the checkpoint is wrong
+    assert (caught.value.path, caught.value.message) == (
+        "network[4].type",
+        "expected OutputProjection last, found LayerNorm",
+    )
+    assert target.read_bytes() == before
     assert rf.load(target) == tiny_checkpoint()
     assert leftovers(tmp_path) == []
