@@ -1,3 +1,5 @@
+import string
+
 import pytest
 
 from rustgpt_format import Vocab
@@ -56,3 +58,31 @@ VOCABULARIES = [
 @pytest.mark.parametrize(("texts", "words"), VOCABULARIES)
 def test_build_vocab(texts: list[str], words: list[str]) -> None:
     assert build_vocab(texts) == words
+
+
+def rust_is_ascii_punctuation() -> set[str]:
+    """Rust's char::is_ascii_punctuation, from its definition: the four ASCII ranges."""
+    ranges = [("!", "/"), (":", "@"), ("[", "`"), ("{", "~")]
+    return {chr(c) for low, high in ranges for c in range(ord(low), ord(high) + 1)}
+
+
+def test_string_punctuation_is_rusts_ascii_punctuation() -> None:
+    assert set(string.punctuation) == rust_is_ascii_punctuation()
+    assert len(string.punctuation) == 32
+
+
+@pytest.mark.parametrize("mark", list(string.punctuation))
+def test_every_ascii_punctuation_character_splits_a_word(mark: str) -> None:
+    """RustGPT's tokenize cuts at every is_ascii_punctuation character, ``_`` included."""
+    assert split_tokens(f"ab{mark}cd") == ["ab", mark, "cd"]
+    assert split_tokens(f"{mark}{mark}x") == [mark, mark, "x"]
+    assert build_vocab([f"ab{mark}cd"]) == sorted({"ab", mark, "cd", "</s>"})
+
+
+@pytest.mark.parametrize(
+    "char",
+    [chr(c) for c in range(0x21, 0x7F) if chr(c) not in string.punctuation] + ["é", "–", "\u00bf"],
+)
+def test_other_characters_stay_inside_the_word(char: str) -> None:
+    """Letters, digits and non-ASCII punctuation (¿, –) are word characters to RustGPT."""
+    assert split_tokens(f"ab{char}cd") == [f"ab{char}cd"]

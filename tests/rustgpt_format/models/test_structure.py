@@ -132,5 +132,7 @@ def test_a_wrong_v_is_refused_when_built_in_python_too() -> None:
     state = attention.optimizer_w_q.model_copy()
     state.v = np.zeros((4, 3), np.float32)
     fields = {**dict(attention), "optimizer_w_q": state}
-    with pytest.raises(ValueError, match=r"expected shape \(4, 4\) \(that of w_q\), found \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"expected shape \(4, 4\) \(that of w_q\), found \(4, 3\)"
+    ):
         rf.SelfAttention(**fields)
