@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,11 +88,15 @@ class Trainer:
     """Takes training steps on a checkpoint (its arrays become views into Adam's buffers).
 
     Optimizer states missing from the checkpoint are started afresh, with a warning.
+    The layers ``frozen`` (indices) are not trained: their parameters and Adam states
+    keep their bits (``b_out`` too, when the output layer is frozen).
     """
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    def __init__(self, checkpoint: Checkpoint, *, frozen: Collection[int] = ()) -> None:
         self.checkpoint = checkpoint
-        self.adam = FusedAdam(checkpoint.network)
+        # updated layer by layer in the backward pass, gradients kept in cache
+        self.adam = FusedAdam(checkpoint.network, streamed=True, frozen=frozen)
+        self._train_b_out = len(checkpoint.network) - 1 not in self.adam.frozen
         if self.adam.fresh:
             warnings.warn(
                 f"the checkpoint has no optimizer state for {len(self.adam.fresh)} of "
@@ -109,10 +113,15 @@ class Trainer:
     def step(self, token_ids: Array, lr: float) -> float:
         """Train on one sequence (predict token i+1 from tokens ≤ i); return its loss."""
         layers = self.checkpoint.network
+        adam = self.adam
         logits, caches = network.forward(layers, token_ids[:-1])  # (T, V)
         loss, grad_logits = cross_entropy(logits, token_ids[1:])  # (T, V)
-        network.backward(layers, caches, grad_logits, self.adam.gradients)
-        self.adam.step(lr)
+        adam.begin(lr)
+        # each layer's Adam update runs as soon as the backward pass is done with it
+        network.backward(layers, caches, grad_logits, adam.gradients, layer_done=adam.layer_done)
+        adam.finish()
+        if not self._train_b_out:
+            return loss
         b_out_step = self._output_grad.b_out * np.float32(lr)  # type: ignore[union-attr]  # (1, V)
         self._output.b_out -= b_out_step  # type: ignore[union-attr]
         return loss

@@ -7,21 +7,27 @@ import numpy as np
 from rustgpt_format import Embeddings
 from rustgpt_model.ops import Array
 
+KIND = Embeddings
 
-def forward(layer: Embeddings, token_ids: Array) -> Array:
-    """Row i = token_embeddings[token_ids[i]] + positional_embeddings[i].
+
+def forward(layer: Embeddings, token_ids: Array) -> tuple[Array, Array]:
+    """Row i = token_embeddings[token_ids[i]] + positional_embeddings[i]; the cache is the ids.
 
     >>> from rustgpt_format.examples import tiny_checkpoint
-    >>> forward(tiny_checkpoint().network[0], np.array([2, 0])).shape
+    >>> rows, _ = forward(tiny_checkpoint().network[0], np.array([2, 0]))
+    >>> rows.shape
     (2, 4)
     """
     positions = layer.positional_embeddings[: len(token_ids)]  # (T, d)
     rows: Array = layer.token_embeddings[token_ids] + positions  # (T, d)
-    return rows
+    return rows, token_ids
 
 
 def backward(layer: Embeddings, token_ids: Array, grad_output: Array, grad: Embeddings) -> None:
-    """Write the gradients of both tables into ``grad`` (dense, as Adam sees them)."""
+    """Write the gradients of both tables into ``grad`` (dense, as Adam sees them).
+
+    The embeddings are the first layer: there is no input gradient to return.
+    """
     grad.token_embeddings.fill(0)  # (V, d)
     np.add.at(grad.token_embeddings, token_ids, grad_output)  # a token may repeat
     grad.positional_embeddings.fill(0)  # (L, d)

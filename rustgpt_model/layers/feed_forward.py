@@ -9,6 +9,8 @@ import numpy as np
 from rustgpt_format import FeedForward
 from rustgpt_model.ops import Array
 
+KIND = FeedForward
+
 
 class Cache(NamedTuple):
     """What the backward pass needs from the forward pass."""

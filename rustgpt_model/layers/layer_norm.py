@@ -13,12 +13,15 @@ import numpy as np
 from rustgpt_format import LayerNorm
 from rustgpt_model.ops import Array
 
+KIND = LayerNorm
+
 
 class Cache(NamedTuple):
     """What the backward pass needs from the forward pass."""
 
     centered: Array  # (T, d) x − mean
     std: Array  # (T, 1) population standard deviation
+    scale: Array  # (T, 1) std + ε
     normalized: Array  # (T, d) centered / (std + ε)
 
 
@@ -30,12 +33,19 @@ def forward(layer: LayerNorm, x: Array) -> tuple[Array, Cache]:
     >>> y.shape
     (2, 4)
     """
-    centered = x - _row_mean(x)  # (T, d)
-    std = np.sqrt(_row_mean(centered * centered))  # (T, 1)
-    normalized = centered / (std + x.dtype.type(layer.epsilon))  # (T, d)
-    y: Array = layer.gamma * normalized  # (T, d)
+    width = x.dtype.type(x.shape[1])
+    mean = np.add.reduce(x, axis=1, keepdims=True)  # (T, 1)
+    mean /= width
+    centered = x - mean  # (T, d)
+    work = centered * centered  # (T, d), then reused for y
+    std = np.add.reduce(work, axis=1, keepdims=True)  # (T, 1)
+    std /= width
+    np.sqrt(std, out=std)
+    scale = std + x.dtype.type(layer.epsilon)  # (T, 1)
+    normalized = centered / scale  # (T, d)
+    y: Array = np.multiply(normalized, layer.gamma, out=work)  # (T, d)
     y += layer.beta
-    return y, Cache(centered, std, normalized)
+    return y, Cache(centered, std, scale, normalized)
 
 
 def backward(layer: LayerNorm, cache: Cache, grad_output: Array, grad: LayerNorm) -> Array:
@@ -45,21 +55,21 @@ def backward(layer: LayerNorm, cache: Cache, grad_output: Array, grad: LayerNorm
     dL/dx = (g − mean(g)) / s − c · mean(g · c) / (s² · std).
     A row with std = 0 has c = 0, and its second term is taken as 0.
     """
-    centered, std, normalized = cache
-    np.add.reduce(grad_output * normalized, axis=0, keepdims=True, out=grad.gamma)  # (1, d)
+    centered, std, scale, normalized = cache
+    width = grad_output.dtype.type(grad_output.shape[1])
+    work = grad_output * normalized  # (T, d), reused below
+    np.add.reduce(work, axis=0, keepdims=True, out=grad.gamma)  # (1, d)
     np.add.reduce(grad_output, axis=0, keepdims=True, out=grad.beta)  # (1, d)
-    g = grad_output * layer.gamma  # (T, d)
-    scale = std + std.dtype.type(layer.epsilon)  # (T, 1)
+    g: Array = grad_output * layer.gamma  # (T, d), becomes dL/dx
     safe_std = np.where(std > 0, std, 1)  # (T, 1)
-    coupling = _row_mean(g * centered) / (scale * scale * safe_std)  # (T, 1)
-    grad_x: Array = g - _row_mean(g)  # (T, d)
-    grad_x /= scale
-    grad_x -= centered * coupling
-    return grad_x
-
-
-def _row_mean(x: Array) -> Array:
-    """x.mean(axis=1, keepdims=True), to the bit, without np.mean's Python overhead."""
-    total: Array = np.add.reduce(x, axis=1, keepdims=True)  # (T, 1)
-    total /= x.dtype.type(x.shape[1])
-    return total
+    np.multiply(g, centered, out=work)
+    coupling = np.add.reduce(work, axis=1, keepdims=True)  # (T, 1)
+    coupling /= width
+    coupling /= scale * scale * safe_std  # mean(g · c) / (s² · std)
+    mean_g = np.add.reduce(g, axis=1, keepdims=True)  # (T, 1)
+    mean_g /= width
+    g -= mean_g
+    g /= scale
+    np.multiply(centered, coupling, out=work)
+    g -= work
+    return g

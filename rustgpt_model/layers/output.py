@@ -7,6 +7,8 @@ import numpy as np
 from rustgpt_format import OutputProjection
 from rustgpt_model.ops import Array
 
+KIND = OutputProjection
+
 
 def forward(layer: OutputProjection, x: Array) -> tuple[Array, Array]:
     """Logits X w_out + b_out; the cache is X.

@@ -5,6 +5,7 @@ import pytest
 
 from rustgpt_format.examples import random_checkpoint
 from rustgpt_model.layers import attention
+from rustgpt_model.network import gradient_like
 from tests.rustgpt_model.reference import RELATIVE_TOLERANCE, float64_layer, layer_gradient_errors
 
 
@@ -51,3 +52,29 @@ def test_backward_is_the_true_gradient(length: int) -> None:
     layer = float64_layer("SelfAttention", rng)
     errors = layer_gradient_errors(attention, layer, rng.standard_normal((length, 5)), rng)
     assert max(errors.values()) <= RELATIVE_TOLERANCE, errors
+
+
+def test_weights_side_by_side_in_one_buffer_give_the_same_bits() -> None:
+    """Adam's buffers lay w_q, w_k, w_v one after another: the stacked products are used."""
+    layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 8), dtype=np.float32)
+    grad_output = rng.standard_normal((6, 8), dtype=np.float32)
+    apart, apart_grad = layer.model_copy(deep=True), gradient_like(layer)
+    together, together_grad = layer.model_copy(deep=True), gradient_like(layer)
+    for target in (together, together_grad):
+        buffer = np.empty(3 * 64, np.float32)
+        for index, name in enumerate(("w_q", "w_k", "w_v")):
+            view = buffer[64 * index : 64 * (index + 1)].reshape(8, 8)
+            view[...] = getattr(target, name)
+            setattr(target, name, view)
+    assert attention._stacked(together.w_q, together.w_k, together.w_v) is not None
+    assert attention._stacked(apart.w_q, apart.w_k, apart.w_v) is None
+    y_apart, cache_apart = attention.forward(apart, x)
+    y_together, cache_together = attention.forward(together, x)
+    np.testing.assert_array_equal(y_together, y_apart)
+    dx_apart = attention.backward(apart, cache_apart, grad_output, apart_grad)
+    dx_together = attention.backward(together, cache_together, grad_output, together_grad)
+    np.testing.assert_array_equal(dx_together, dx_apart)
+    for name in ("w_q", "w_k", "w_v"):
+        np.testing.assert_array_equal(getattr(together_grad, name), getattr(apart_grad, name))

@@ -14,7 +14,8 @@ from tests.rustgpt_model.reference import (
 def test_forward_adds_token_and_position_rows() -> None:
     layer = random_checkpoint(vocab_size=6, embedding_dim=4, hidden_dim=4, max_seq_len=5).network[0]
     ids = np.array([3, 0, 3])
-    y = embeddings.forward(layer, ids)
+    y, cache = embeddings.forward(layer, ids)
+    assert cache is ids  # the backward pass needs the ids
     for i, token in enumerate(ids):
         np.testing.assert_array_equal(
             y[i], layer.token_embeddings[token] + layer.positional_embeddings[i]
@@ -28,11 +29,11 @@ def test_backward_is_the_true_gradient_with_a_repeated_token() -> None:
     projection = rng.standard_normal((4, 5))
 
     def loss() -> float:
-        return float(np.sum(embeddings.forward(layer, ids) * projection))
+        return float(np.sum(embeddings.forward(layer, ids)[0] * projection))
 
     grad = gradient_like(layer)
     grad.token_embeddings += 1  # stale values must be overwritten, not accumulated
-    embeddings.backward(layer, ids, projection, grad)
+    assert embeddings.backward(layer, ids, projection, grad) is None  # the first layer
     for name in ("token_embeddings", "positional_embeddings"):
         error = relative_error(getattr(grad, name), numeric_gradient(loss, getattr(layer, name)))
         assert error <= RELATIVE_TOLERANCE, (name, error)
