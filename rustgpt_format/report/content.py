@@ -353,7 +353,7 @@ def architecture_difference(before: Checkpoint, after: Checkpoint) -> str | None
     return None
 
 
-def changes(before: Checkpoint, after: Checkpoint) -> dict[str, Change]:
+def array_changes(before: Checkpoint, after: Checkpoint) -> dict[str, Change]:
     """Per parameter array (by path), how ``after`` differs from ``before``."""
     found = {}
     for index, (b, a) in enumerate(zip(before.network, after.network, strict=True)):
