@@ -1,7 +1,9 @@
+import math
+
 import numpy as np
 import pytest
 
-from rustgpt_format import END_OF_SEQUENCE
+from rustgpt_format import END_OF_SEQUENCE, OutputProjection
 from rustgpt_model import LLM, build_vocab, generate
 
 WORDS = build_vocab(["a b c d e f g h </s>"])
@@ -59,3 +61,34 @@ def test_bad_sampling_options(options: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError) as caught:
         generate(model().checkpoint, [2], **options)
     assert str(caught.value) == message
+
+
+def chi_square_p_value(observed: np.ndarray, probabilities: np.ndarray) -> float:
+    """P(χ² ≥ statistic) for an even number of degrees of freedom 2m (exact: Poisson tail)."""
+    expected = probabilities * observed.sum()
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    m, half = (len(observed) - 1) // 2, statistic / 2
+    assert (len(observed) - 1) % 2 == 0
+    return math.exp(-half) * sum(half**i / math.factorial(i) for i in range(m))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_sampling_draws_from_softmax_of_logits_over_the_temperature(temperature: float) -> None:
+    """Over many seeded draws the frequencies fit softmax(logits / T), and no other T."""
+    ckpt = model(max_seq_len=2).checkpoint  # one token after a one-token prompt
+    output = ckpt.network[-1]
+    assert isinstance(output, OutputProjection)
+    V = len(WORDS)  # 13: 12 degrees of freedom
+    output.w_out[:] = 0
+    output.b_out[0] = np.linspace(-1.0, 1.0, V, dtype=np.float32)  # the logits, exactly
+    logits = output.b_out[0].astype(np.float64)
+    draws = [generate(ckpt, [4], temperature=temperature, seed=seed)[0] for seed in range(2000)]
+    observed = np.bincount(draws, minlength=V).astype(np.float64)
+    assert chi_square_p_value(observed, softmax(logits / temperature)) > 1e-4
+    for other in {0.5, 1.0, 2.0} - {temperature}:  # the test can tell temperatures apart
+        assert chi_square_p_value(observed, softmax(logits / other)) < 1e-9

@@ -190,3 +190,24 @@ def test_b_out_moves_by_plain_gradient_descent_with_the_summed_gradient() -> Non
     loss = trainer.step(ids, 0.01)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
     np.testing.assert_allclose(output.b_out, expected, rtol=1e-5, atol=1e-9)
+
+
+def test_a_long_text_trains_on_its_first_l_plus_1_tokens() -> None:
+    """L positions are predicted: tokens 0..L-1 are the input, tokens 1..L the targets."""
+    text = " ".join(["The cat sat on the mat"] * 4) + " </s>"
+    ids = tiny().tokenize(text)
+    L = tiny().checkpoint.config.max_seq_len
+    assert len(ids) > L + 2
+    [sequence] = Trainer(tiny().checkpoint).sequences([text, "cat"])  # one token: no target
+    assert sequence.tolist() == ids[: L + 1]
+
+    trained, stepped = tiny(), tiny()
+    losses = trained.train([text], epochs=1, lr=0.01)
+    loss = Trainer(stepped.checkpoint).step(np.array(ids[: L + 1]), 0.01)
+    assert losses == [loss]
+    shorter = tiny()
+    Trainer(shorter.checkpoint).step(np.array(ids[:L]), 0.01)  # L tokens: one target fewer
+    for llm in (trained, stepped, shorter):
+        llm.checkpoint.training = None  # the record of the run, compared elsewhere
+    assert trained.checkpoint == stepped.checkpoint
+    assert shorter.checkpoint != stepped.checkpoint
