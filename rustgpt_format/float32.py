@@ -30,6 +30,8 @@ _ODD_NEIGHBOUR = int(np.array([_ODD_SHORT], dtype=np.float32).view(np.uint32)[0]
 _ODD_LONG = repr(float(np.array([_ODD_BITS], dtype=np.uint32).view(np.float32)[0]))
 _ODD_TEXT = re.compile(rb"(?<=[\[,-])7\.038531e-26(?=[,\]])")
 _ARRAY_KEYS = ("v", "dim", "data")
+DATA_LENGTH = "§2 data holds rows × cols numbers"
+"""The rule, across two keys of an array object, that JSON Schema cannot state."""
 
 
 def describe(value: object) -> str:
@@ -163,7 +165,9 @@ def _array_from_wire(obj: dict[str, Any]) -> np.ndarray:
     elif isinstance(data, list):
         if len(data) != rows * cols:
             raise FieldError(
-                f"expected {rows * cols} numbers (dim {rows}x{cols}), found {len(data)}", "data"
+                f"expected {rows * cols} numbers (dim {rows}x{cols}), found {len(data)}",
+                "data",
+                rule=DATA_LENGTH,
             )
         try:
             values = floats_from_numbers(data)
@@ -173,7 +177,9 @@ def _array_from_wire(obj: dict[str, Any]) -> np.ndarray:
         raise FieldError(f"expected an array of numbers, found {describe(data)}", "data")
     if values.size != rows * cols:
         raise FieldError(
-            f"expected {rows * cols} numbers (dim {rows}x{cols}), found {values.size}", "data"
+            f"expected {rows * cols} numbers (dim {rows}x{cols}), found {values.size}",
+            "data",
+            rule=DATA_LENGTH,
         )
     return values.reshape(rows, cols)
 
@@ -309,6 +315,18 @@ class _AsFloat32:
                 _serialize_scalar, info_arg=True
             ),
         )
+
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # what the reader refuses, the schema refuses: a number float32 cannot hold
+        number = handler(schema)
+        number.setdefault("exclusiveMaximum", FLOAT32_MAX_EXCLUSIVE)
+        if "minimum" not in number and "exclusiveMinimum" not in number:
+            number["exclusiveMinimum"] = -FLOAT32_MAX_EXCLUSIVE
+        return number
 
 
 AS_FLOAT32 = _AsFloat32()

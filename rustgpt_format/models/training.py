@@ -10,6 +10,7 @@ from rustgpt_format.errors import FieldError
 from rustgpt_format.models.base import FormatModel
 
 Count = Annotated[StrictInt, Field(ge=0)]
+PROGRESS = "§7 progress agrees with the schedule"
 
 
 class TrainingPhase(FormatModel):
@@ -46,11 +47,13 @@ class TrainingState(FormatModel):
                 f"expected at most {total} (the epochs of the schedule), "
                 f"found {self.epochs_completed}",
                 "epochs_completed",
+                rule=PROGRESS,
             )
         if len(self.loss_history) != self.epochs_completed:
             raise FieldError(
                 f"expected {self.epochs_completed} losses (one per completed epoch), "
                 f"found {len(self.loss_history)}",
                 "loss_history",
+                rule=PROGRESS,
             )
         return self

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from typing import Annotated
 
-from pydantic import ConfigDict, StrictStr, field_validator
+from pydantic import ConfigDict, Field, StrictStr, field_validator
 
 from rustgpt_format.errors import FieldError
 from rustgpt_format.models.base import FormatModel
 
 END_OF_SEQUENCE = "</s>"
-_WHITE_SPACE = re.compile(r"\s")  # in a str pattern, exactly the characters of str.isspace
+WHITE_SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Unicode's White_Space, as the body of a regular-expression class that Python and
+ECMAScript (JSON Schema validators) read alike: what Rust's ``split_whitespace``
+(RustGPT's tokenizer) splits at. Python's ``str.isspace`` also counts U+001C..U+001F,
+which RustGPT keeps inside words."""
+_WHITE_SPACE = re.compile(f"[{WHITE_SPACE}]")
+_WORDS_SCHEMA = {
+    "items": {"type": "string", "minLength": 1, "pattern": f"^[^{WHITE_SPACE}]+$"},
+    "uniqueItems": True,
+    "contains": {"const": "</s>"},
+}
 
 
 class Vocab(FormatModel):
@@ -24,7 +35,7 @@ class Vocab(FormatModel):
 
     model_config = ConfigDict(frozen=True)
 
-    words: tuple[StrictStr, ...]
+    words: Annotated[tuple[StrictStr, ...], Field(json_schema_extra=_WORDS_SCHEMA)]
 
     @field_validator("words")
     @classmethod
@@ -41,7 +52,7 @@ class Vocab(FormatModel):
         for index, word in enumerate(words):
             if not word:
                 raise FieldError("expected a non-empty word, found ''", index)
-            if any(char.isspace() for char in word):
+            if _WHITE_SPACE.search(word):
                 raise FieldError(f"expected a word without white space, found {word!r}", index)
             if word in seen:
                 raise FieldError(

@@ -429,12 +429,6 @@ def test_rustgpt_reads_its_shortest_text_of_0x15ae43fd_right(
     assert np.float32(float(ODD_SHORT)).view(np.uint32) == 0x15AE43FE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the vocab rule refuses U+001C..U+001F as white space (Python's str.isspace); "
-    "RustGPT's split_whitespace keeps them in words: rustgpt_format's vocab check must "
-    "use Unicode White_Space",
-)
 def test_reads_a_rustgpt_word_with_a_unit_separator(oracle: Oracle, folder: Path) -> None:  # noqa: F811
     data = folder / "unit-separator-data"
     data.mkdir()

@@ -125,7 +125,7 @@ def test_different_architectures_are_refused(tmp_path: Path) -> None:
 def test_an_invalid_file_of_two_is_listed_and_nothing_compared(tmp_path: Path) -> None:
     after, out = tmp_path / "b.json", tmp_path / "p.html"
     rf.save(tiny_checkpoint(), after)
-    invalid = FIXTURES / "reader-invalid" / "duplicate-words.json"
+    invalid = FIXTURES / "schema-invalid" / "vocab-words-not-unique.json"
     code, _, stderr = report(invalid, after, "-o", out)
     assert code == 1 and stderr.startswith(f"{invalid}: ")
     page = out.read_text()
