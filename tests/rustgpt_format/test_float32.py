@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import numpy as np
 import orjson
 import pytest
@@ -121,3 +124,59 @@ def test_scalars_are_float32_and_written_shortest() -> None:
     checkpoint = tiny_checkpoint()
     assert b'"epsilon":1e-8' in rf.dumps(checkpoint)
     assert b'"epsilon":0.00001' in rf.dumps(checkpoint)  # orjson's notation for 1e-5
+
+
+ODD_BITS = 0x15AE43FD
+ODD = float(np.array([ODD_BITS], np.uint32).view(np.float32)[0])
+ODD_LONG, ODD_SHORT = b"7.038530691851209e-26", b"7.038531e-26"
+
+
+def bits_of(value: float) -> int:
+    return int(np.array([value], np.float32).view(np.uint32)[0])
+
+
+def with_odd_scalars() -> rf.Checkpoint:
+    """The tiny checkpoint with the double-rounding float32 in every kind of scalar."""
+    checkpoint = tiny_checkpoint()
+    norm = checkpoint.network[2]
+    assert isinstance(norm, rf.LayerNorm) and norm.optimizer_gamma is not None
+    norm.epsilon = ODD
+    norm.optimizer_gamma.beta1 = ODD
+    norm.optimizer_gamma.beta2 = ODD
+    norm.optimizer_gamma.epsilon = ODD
+    return checkpoint
+
+
+def odd_scalars(document: dict) -> list[float]:  # type: ignore[type-arg]
+    layer = document["network"][2]
+    state = layer["optimizer_gamma"]
+    return [layer["epsilon"], state["beta1"], state["beta2"], state["epsilon"]]
+
+
+def test_a_scalar_of_the_double_rounding_pair_survives_both_readers() -> None:
+    """Scalars (epsilon, Adam's betas) follow §2 as arrays do: written long, read exactly."""
+    data = rf.dumps(with_odd_scalars())
+    assert data.count(ODD_LONG) == 4 and ODD_SHORT not in data
+    back = rf.loads(data).network[2]
+    assert isinstance(back, rf.LayerNorm) and back.optimizer_gamma is not None
+    ours = [back.epsilon, back.optimizer_gamma.beta1, back.optimizer_gamma.beta2]
+    assert [bits_of(v) for v in [*ours, back.optimizer_gamma.epsilon]] == [ODD_BITS] * 4
+    # A float64-then-float32 reader (Python's json, then np.float32), as serde_json reads:
+    theirs = [np.float32(value) for value in odd_scalars(json.loads(data))]
+    assert [bits_of(v) for v in theirs] == [ODD_BITS] * 4
+
+
+@pytest.mark.parametrize("dialect", ["rustgpt-checkpoint", "rustgpt"])
+def test_rustgpts_short_text_in_a_scalar_position_reads_as_the_pair(dialect: str) -> None:
+    """RustGPT writes 7.038531e-26 (shortest); through a float64 it is one ulp off."""
+    long = rf.dumps(with_odd_scalars(), dialect=dialect)  # type: ignore[arg-type]
+    short = long.replace(ODD_LONG, ODD_SHORT)
+    assert short.count(ODD_SHORT) == 4
+    assert bits_of(float(ODD_SHORT)) != ODD_BITS  # the neighbour a float64 reader makes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        back = rf.loads(short).network[2]
+    assert isinstance(back, rf.LayerNorm) and back.optimizer_gamma is not None
+    state = back.optimizer_gamma
+    found = [back.epsilon, state.beta1, state.beta2, state.epsilon]
+    assert [hex(bits_of(v)) for v in found] == [hex(ODD_BITS)] * 4
