@@ -1,10 +1,12 @@
 """JSON bytes <-> Checkpoint, fast and exact.
 
 Reading: the document is parsed as a skeleton in which every flat numeric ``data``
-array is replaced by a placeholder; each array is decoded on its own (orjson, then
-one float32 conversion) so the peak memory stays near the file size instead of the
-size of 1.4 million Python floats. Anything unusual in an array leaves it in the
-skeleton, where the validator finds and names the problem.
+array is replaced by a placeholder; the skeleton is checked (size, nesting, syntax,
+strings, duplicate keys) before any array is decoded, and each array is then decoded
+on its own, counted before it is allocated and a chunk at a time (orjson, then one
+float32 conversion), so the memory used is that of the arrays returned plus a chunk,
+not of the Python floats. Anything unusual in an array leaves it in the skeleton,
+where the validator finds and names the problem. Every step is linear in the text.
 
 Writing: one ``orjson.dumps`` of the model's wire form; orjson writes float32 arrays
 as shortest round-trip texts without building Python floats.
@@ -67,7 +69,7 @@ def parse(data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAUL
     spans = _find_arrays(raw, marker, limits)
     names = [f"{marker}{index}" for index in range(len(spans))]
     skeleton, holders = _checked_skeleton(raw, spans, names, marker, limits)
-    arrays, failed = _decode(raw, spans, names, limits, keep=True)
+    arrays, failed = _decode(raw, spans, names, limits, keep=True, claimed=_claims(holders))
     if failed:  # left in place: the validator (or the parser) names what is wrong in them
         kept = [index for index in range(len(spans)) if index not in failed]
         spans, names = [spans[index] for index in kept], [names[index] for index in kept]
@@ -77,17 +79,46 @@ def parse(data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAUL
     return skeleton
 
 
+def _claims(holders: list[dict[str, Any]]) -> dict[str, int]:
+    """How many numbers each array object's ``dim`` claims, where it is two counts."""
+    claimed = {}
+    for holder in holders:
+        dim = holder.get("dim")
+        if isinstance(dim, list) and len(dim) == 2 and all(type(n) is int for n in dim):
+            claimed[holder["data"]] = dim[0] * dim[1]
+    return claimed
+
+
 def _decode(
-    raw: bytes, spans: list[tuple[int, int]], names: list[str], limits: Limits, *, keep: bool
+    raw: bytes,
+    spans: list[tuple[int, int]],
+    names: list[str],
+    limits: Limits,
+    *,
+    keep: bool,
+    claimed: dict[str, int] | None = None,
 ) -> tuple[dict[str, np.ndarray], set[int]]:
     """Each array decoded (or, without ``keep``, checked) in order, by name; and the
-    indices of the small arrays that failed, to be left in the document."""
+    indices of the small arrays that failed, to be left in the document.
+
+    A large array whose count of numbers is not what its ``dim`` claims is not decoded:
+    the validator refuses it for its size alone, so a stand-in of that size (one value
+    repeated, no memory) takes its place.
+    """
     arrays: dict[str, np.ndarray] = {}
     failed: set[int] = set()
     elements = 0
+    claimed = claimed or {}
     for index, (start, end) in enumerate(spans):
+        room, count = limits.max_elements - elements, None
+        if end - start > _CHUNK and names[index] in claimed:
+            count = raw.count(b",", start, end) + 1
+            if count != claimed[names[index]] and count <= room:
+                arrays[names[index]] = np.broadcast_to(np.zeros(1, np.float32), (count,))
+                elements += count
+                continue
         try:
-            values = _numbers(raw, start, end - 1, room=limits.max_elements - elements, keep=keep)
+            values = _numbers(raw, start, end - 1, room=room, keep=keep, count=count)
         except _TooManyError:
             raise CheckpointError(
                 f"expected at most {limits.max_elements} numbers in all arrays "
@@ -224,13 +255,15 @@ def _as_bytes(data: object) -> bytes:
     raise CheckpointError(f"expected JSON text as bytes or str, found {type(data).__name__}")
 
 
-def _numbers(raw: bytes, start: int, close: int, *, room: int, keep: bool = True) -> np.ndarray:
+def _numbers(
+    raw: bytes, start: int, close: int, *, room: int, keep: bool = True, count: int | None = None
+) -> np.ndarray:
     """The numeric JSON array ``raw[start : close + 1]`` as float32, at most ``room`` numbers.
 
     A large array is counted (by its commas) before anything is allocated for it, and
     decoded a chunk at a time into one float32 array: the Python floats alive at once
     are those of one chunk. Without ``keep`` the array is only checked: what comes back
-    is a view of the right size on a single value.
+    is a view of the right size on a single value. ``count``: the commas already counted.
     """
     if close + 1 - start <= _CHUNK:
         span = raw[start : close + 1]
@@ -239,7 +272,8 @@ def _numbers(raw: bytes, start: int, close: int, *, room: int, keep: bool = True
             raise _TooManyError
         _negative_zeros(span, values)
         return values
-    count = raw.count(b",", start, close) + 1
+    if count is None:
+        count = raw.count(b",", start, close) + 1
     if count > room:
         raise _TooManyError
     kept = np.empty(count if keep else 1, dtype=np.float32)

@@ -6,8 +6,9 @@ Scaling: each construction of tests/rustgpt_format/test_scaling.py at the size i
 15 reported and at 10 times that size, read by ``rustgpt_format.load`` from a file;
 a linear reader takes about 10 times as long. Memory: the peak resident memory of a
 fresh process loading each file (Linux: VmHWM after resetting it through
-/proc/self/clear_refs), above what the process held before the load, against the
-file size and, when the load succeeds, the bytes of the arrays it returns.
+/proc/self/clear_refs), above what the process held before: for ``load(path)``, and
+for the JSON reader alone given the file's bytes already read (inflated, for gzip),
+against the file size and, when the load succeeds, the bytes of the arrays it returns.
 ``scripts/hardening_report.py`` prints both sections after its own.
 """
 
@@ -75,7 +76,9 @@ def scaling(folder: Path) -> None:
     for label, make, n in constructions:
         small, large = make(n, folder), make(10 * n, folder)
         at_n, outcome = timed_load(small)
-        at_10n, _ = timed_load(large)
+        at_10n, outcome_10n = timed_load(large)
+        if outcome_10n != outcome:
+            outcome += f" (at 10n {outcome_10n})"
         print(
             f"| {label} | {n:,} | {small.stat().st_size:,} B | {at_n * 1000:.0f} ms | "
             f"{10 * n:,} | {large.stat().st_size:,} B | {at_10n * 1000:.0f} ms | "
@@ -94,33 +97,42 @@ def write(path: Path, data: bytes) -> Path:
 _PROBE = """
 import re, sys, time, warnings
 import rustgpt_format as rf
+from rustgpt_format import codec, compression
 warnings.simplefilter("ignore")
 def status(key):
     return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1)) * 1024
+path, step = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read() if step == "parse" else b""
 with open("/proc/self/clear_refs", "w") as stream:
     stream.write("5")  # the high-water mark starts again from the current size
 before = status("VmRSS")
 start = time.perf_counter()
 try:
-    checkpoint = rf.load(sys.argv[1])
-    arrays = sum(a.nbytes for layer in checkpoint.network for a in layer.parameters().values())
-    arrays += sum(
-        s.m.nbytes + s.v.nbytes
-        for layer in checkpoint.network
-        for s in layer.optimizers().values()
-        if s is not None
-    )
-    outcome = f"read ({arrays:,} B of arrays)"
+    if step == "parse":  # the file's bytes are in memory: what the JSON reader adds
+        codec.parse(compression.inflate(data) if compression.is_gzip(data) else data)
+        outcome = "read"
+    else:
+        checkpoint = rf.load(path)
+        arrays = sum(
+            a.nbytes for layer in checkpoint.network for a in layer.parameters().values()
+        ) + sum(
+            s.m.nbytes + s.v.nbytes
+            for layer in checkpoint.network
+            for s in layer.optimizers().values()
+            if s is not None
+        )
+        outcome = f"read ({arrays:,} B of arrays)"
 except rf.CheckpointError as error:
     outcome = "refused: " + error.message[:60] + "..."
 print(status("VmHWM") - before, time.perf_counter() - start, outcome, sep="\\t")
 """
 
 
-def resident_peak(path: Path) -> tuple[int, float, str]:
-    """Peak resident bytes above the start of the load, seconds, outcome (fresh process)."""
+def resident_peak(path: Path, step: str) -> tuple[int, float, str]:
+    """Peak resident bytes above the start of ``step`` ("load" the file, or "parse" its
+    bytes already read), seconds, outcome; in a fresh process."""
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE, str(path), step], capture_output=True, text=True, check=True
     )
     used, seconds, outcome = done.stdout.strip().split("\t")
     return int(used), float(seconds), outcome
@@ -183,15 +195,16 @@ def memory(folder: Path, big: int) -> None:
     default = folder / "default.json"
     default.write_bytes(codec.encode(random_checkpoint()))
     rows.append(("for scale: a valid default-size checkpoint", default))
-    print("### Memory: peak resident memory of a load, above the process before it\n")
-    print("| input | file size | peak | peak - file | time | outcome |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("### Memory: peak resident memory, above the process before the step\n")
+    print("| input | file size | `load(path)` | time | parse of the bytes read | time | outcome |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for label, path in rows:
-        used, seconds, outcome = resident_peak(path)
-        size = path.stat().st_size
+        loaded, load_seconds, outcome = resident_peak(path, "load")
+        parsed, parse_seconds, _ = resident_peak(path, "parse")
         print(
-            f"| {label} | {size / 2**20:,.1f} MiB | {used / 2**20:,.1f} MiB | "
-            f"{(used - size) / 2**20:,.1f} MiB | {seconds:.1f} s | {outcome} |"
+            f"| {label} | {path.stat().st_size / 2**20:,.1f} MiB | {loaded / 2**20:,.1f} MiB | "
+            f"{load_seconds:.1f} s | {parsed / 2**20:,.1f} MiB | {parse_seconds:.1f} s | "
+            f"{outcome} |"
         )
     for _, path in rows:
         path.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ Scaling: each hostile construction is read at n and at 8n; a linear step takes a
 this replaced took seconds at 8n (issue 15), while the linear ones take milliseconds;
 the test fails at 20x, leaving room for noise. Each timing is the best of 3 runs on
 this machine, of a batch of calls long enough (at n) to be measured, the two sizes
-timed in turns.
+timed in turns; a ratio past the bound is measured once more before the test fails.
 
 Memory: tracemalloc's peak while a step runs, against what it must hold.
 """
@@ -79,16 +79,20 @@ def assert_linear(make: Callable[[int], Callable[[], object]], n: int) -> None:
     """``make(size)`` gives the action reading the construction of that size.
 
     The two sizes are timed in turns, best of 3 each, so that a busy moment of the
-    machine falls on both rather than on one.
+    machine falls on both rather than on one; a ratio past the bound is measured once
+    more before it fails (a quadratic step is past it every time).
     """
     small, large = make(n), make(8 * n)
     assert outcome(small) != "read" or outcome(large) == "read"
     number = max(1, math.ceil(0.005 / max(batch(small, 1), 1e-9)))  # 5 ms or more at n
-    at_n = at_8n = math.inf
-    for _ in range(3):
-        at_n = min(at_n, batch(small, number))
-        at_8n = min(at_8n, batch(large, number))
-    assert at_8n < 20 * at_n, (
+    for _ in range(2):
+        at_n = at_8n = math.inf
+        for _ in range(3):
+            at_n = min(at_n, batch(small, number))
+            at_8n = min(at_8n, batch(large, number))
+        if at_8n < 20 * at_n:
+            return
+    raise AssertionError(
         f"{at_n / number * 1000:.2f} ms at n, {at_8n / number * 1000:.2f} ms at 8n: "
         f"{at_8n / at_n:.0f}x (a linear step takes about 8x)"
     )
@@ -222,6 +226,22 @@ def test_an_array_past_max_elements_is_counted_before_it_is_decoded() -> None:
         f"found more by this array{RAISE}"
     )
     assert used < len(text) // 4
+
+
+def test_an_array_whose_dim_disagrees_with_its_count_is_not_decoded(tmp_path: Path) -> None:
+    """Two million numbers under ``dim`` [3, 4]: the validator refuses the array for its
+    size alone, so reading it holds no float32 array (decoding it held 8 MB)."""
+    text = one_array(b"0.5," * 1_999_999 + b"0.5")
+    used, ended = peak(lambda: codec.parse(text))
+    assert ended == "read"
+    assert used < len(text) // 4
+    path = write(tmp_path, "claims.json", text)
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load(path)
+    assert (caught.value.path, caught.value.message) == (
+        "network[0].token_embeddings.data",
+        "expected 12 numbers (dim 3x4), found 2000000",
+    )
 
 
 def test_reading_a_large_array_holds_the_array_and_a_chunk_not_a_copy_of_its_text() -> None:
