@@ -18,18 +18,20 @@ SCHEMA_FILE = f"rustgpt-checkpoint-{FORMAT_VERSION}.schema.json"
 _DESCRIPTION = (
     f"A RustGPT checkpoint, format version {FORMAT_VERSION} (JSON). This schema carries "
     "the per-field rules: types, constants, required keys, the layer 'type' "
-    "discriminator, array objects with a dim of length 2 and finite float32 numbers. "
+    "discriminator, array objects with a dim of length 2 and finite float32 numbers, "
+    "float32 scalars, vocabulary words (non-empty, without white space, unique, with "
+    "'</s>'). "
     "The reader enforces more, which JSON Schema cannot express: network[0] is "
     "Embeddings and the last layer OutputProjection (and neither appears elsewhere); "
     "every array's dim agrees with config and along the chain; len(data) equals "
     "rows*cols; Adam m and v have their parameter's shape; len(vocab.words) equals "
-    "config.vocab_size and words are unique, non-empty, free of white space and "
-    "include '</s>'; loss_history has one entry per completed epoch."
+    "config.vocab_size; loss_history has one entry per completed epoch."
 )
 
 
 @cache
-def _exported() -> dict[str, Any]:
+def _exported(kinds: tuple[tuple[str, type], ...]) -> dict[str, Any]:
+    """The schema for the layer kinds ``kinds`` (the registry's items: rebuilt when it grows)."""
     body = _share_arrays(Checkpoint.model_json_schema(mode="validation"))
     body["$defs"]["Array2"] = ARRAY2_JSON_SCHEMA
     for kind in LAYER_KINDS:
@@ -76,4 +78,4 @@ def json_schema() -> dict[str, Any]:
     >>> json_schema()["properties"]["format"]["const"]
     'rustgpt-checkpoint'
     """
-    return copy.deepcopy(_exported())
+    return copy.deepcopy(_exported(tuple(LAYER_KINDS.items())))

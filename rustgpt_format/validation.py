@@ -18,11 +18,13 @@ from rustgpt_format.migrations import document_version, migrated_checkpoint
 from rustgpt_format.models import LAYER_KINDS, Checkpoint
 from rustgpt_format.reading import open_source
 from rustgpt_format.schema import json_schema
+from rustgpt_format.schema_messages import house_messages
 from rustgpt_format.versions import CURRENT, parse_version
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
+def _validator(kinds: tuple[str, ...]) -> jsonschema.protocols.Validator:
+    """A validator of the schema for the layer kinds ``kinds`` (rebuilt when they change)."""
     schema = json_schema()
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
@@ -32,13 +34,15 @@ def _validator() -> jsonschema.protocols.Validator:
 def schema_problems(document: Any) -> list[Problem]:
     """Problems the exported JSON Schema finds, one per failing rule, in document order."""
     problems = []
-    for error in _validator().iter_errors(_for_schema(document)):
+    for error in _validator(tuple(LAYER_KINDS)).iter_errors(_for_schema(document)):
         for leaf in _leaves(error):
             where = format_path(list(leaf.absolute_path))
-            message = _short(leaf.message)
+            rule = f"schema, {leaf.validator}"
             if leaf.validator == "oneOf" and isinstance(leaf.instance, dict):
-                where, message = join_path(where, "type"), _unknown_type(leaf.instance)
-            problems.append(Problem(where, message, f"schema, {leaf.validator}"))
+                tag = join_path(where, "type")
+                problems.append(Problem(tag, _unknown_type(leaf.instance), rule))
+                continue
+            problems += [Problem(at, message, rule) for at, message in house_messages(where, leaf)]
     return problems
 
 
@@ -48,7 +52,17 @@ def _unknown_type(layer: dict[str, Any]) -> str:
 
 
 def _leaves(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
-    """For a failed layer union, the errors of the branch its ``type`` names."""
+    """For a failed layer union, the errors of the branch its ``type`` names.
+
+    For an optional value (``anyOf`` of a schema and ``null``) that is not null, the
+    errors of the schema: what is wrong inside it, not that it is not null either.
+    """
+    if error.validator == "anyOf" and error.instance is not None:
+        options: list[object] = list(error.validator_value)  # type: ignore[arg-type]
+        nulls = [i for i, branch in enumerate(options) if branch == {"type": "null"}]
+        if len(nulls) == 1 and len(options) == 2:
+            chosen = [e for e in error.context or () if e.relative_schema_path[0] != nulls[0]]
+            return [leaf for sub in chosen for leaf in _leaves(sub)] or [error]
     if error.validator != "oneOf" or not isinstance(error.instance, dict):
         return [error]
     tag = error.instance.get("type")
@@ -58,10 +72,6 @@ def _leaves(error: jsonschema.ValidationError) -> list[jsonschema.ValidationErro
         return [error]
     chosen = [e for e in error.context or () if e.relative_schema_path[0] == branches.index(tag)]
     return [leaf for sub in chosen for leaf in _leaves(sub)] or [error]
-
-
-def _short(message: str, limit: int = 160) -> str:
-    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def _for_schema(node: Any) -> Any:
@@ -137,7 +147,9 @@ def check_source(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[li
         what += ", RustGPT's own JSON, version 0" if what.startswith("json") else ", RustGPT's own"
     parsed = parse_version(version)
     newer = parsed is not None and parsed[0] == CURRENT[0] and parsed[1] > CURRENT[1]
-    if decoded.schema_applies and version != "0" and not newer:
+    # another major version: the reader says who wrote it, not the schema's pattern
+    other_major = parsed is not None and parsed[0] != CURRENT[0]
+    if decoded.schema_applies and version != "0" and not newer and not other_major:
         problems = schema_problems(document)
         if problems:
             return problems, what
@@ -151,7 +163,10 @@ def check_source(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[li
 
 
 def _reader_problems(error: CheckpointError) -> list[Problem]:
-    return [Problem(p.path, p.message, f"reader, {p.rule}") for p in error.problems]
+    return [
+        Problem(p.path, p.message, "reader" if p.rule in ("", "reader") else f"reader, {p.rule}")
+        for p in error.problems
+    ]
 
 
 def check_bytes(data: bytes) -> list[Problem]:
