@@ -9,10 +9,120 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
+import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import TextIO
+from typing import NoReturn, TextIO
+
+SIGPIPE_EXIT = 141
+"""The exit code when the reader of standard output went away (128 + SIGPIPE, as a shell shows)."""
+INTERRUPT_EXIT = 130
+"""The exit code after Ctrl-C (128 + SIGINT)."""
+
+
+def shown(text: object) -> str:
+    """``text`` safe to print: every non-printable character escaped, on one line.
+
+    Control characters (escape sequences, carriage returns, new lines), bidirectional
+    marks and the bytes of a non-UTF-8 file name (decoded by Python as lone
+    surrogates) are written as backslash escapes, so a hostile file name or content
+    can neither move the cursor nor forge a line.
+
+    >>> print(shown("a\\x1b[31mred\\n.json"), shown("caf\\udce9.json"), shown("café"))
+    a\\x1b[31mred\\n.json caf\\xe9.json café
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+class Printable(io.TextIOBase):
+    """A text stream that escapes what :func:`shown` escapes, line ends aside."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write("\n".join(shown(part) for part in text.split("\n")))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+def console_main(run: Callable[[list[str], TextIO, TextIO], int], prog: str) -> NoReturn:
+    """Run a console script's ``run`` on ``sys.argv`` and exit: never a traceback.
+
+    - text the terminal's encoding cannot hold is written as backslash escapes (a file
+      name that is not UTF-8 under ``PYTHONIOENCODING=utf-8:strict``);
+    - a reader of standard output that goes away (``| head -1``) ends the run
+      quietly, with exit code 141, as a program killed by SIGPIPE;
+    - Ctrl-C is one line and exit code 130;
+    - a warning is one line, ``FILE: warning: message`` (``PROG: warning: message``
+      when it names no file), never Python's ``file.py:40: FormatWarning:`` lines.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    warnings.showwarning = _one_line_warnings(prog)
+    try:
+        code = run(sys.argv[1:], sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_output()
+        code = SIGPIPE_EXIT
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"{prog}: interrupted\n")
+        code = INTERRUPT_EXIT
+    sys.exit(code)
+
+
+def _discard_output() -> None:
+    """Point standard output and error at /dev/null, so the flush at exit cannot fail."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            os.dup2(null, stream.fileno())
+    os.close(null)
+
+
+def _one_line_warnings(prog: str) -> Callable[..., None]:
+    def show(message: Warning | str, *args: object, **kwargs: object) -> None:
+        text = str(message)
+        file, separator, rest = text.partition(": ")
+        line = (
+            f"{file}: warning: {rest}"
+            if separator and os.path.exists(file)
+            else f"{prog}: warning: {text}"
+        )
+        with contextlib.suppress(OSError):
+            sys.stderr.write(shown(line) + "\n")
+
+    return show
 
 
 class UsageError(Exception):

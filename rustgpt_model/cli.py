@@ -7,7 +7,7 @@ from importlib import metadata
 from typing import TextIO
 
 from rustgpt_format import FORMAT_VERSION, CheckpointError
-from rustgpt_format.command_line import command_parser, parse
+from rustgpt_format.command_line import command_parser, console_main, parse
 from rustgpt_model.commands import chat, demo, evaluate, generate, train
 from rustgpt_model.commands.common import CommandError
 from rustgpt_model.corpus import CorpusError
@@ -53,5 +53,5 @@ def version() -> str:
 
 
 def main() -> None:
-    """Entry point of the ``rustgpt`` console script."""
-    sys.exit(run(sys.argv[1:], sys.stdout, sys.stderr))
+    """Entry point of the ``rustgpt`` console script (no traceback from closed pipes)."""
+    console_main(run, "rustgpt")

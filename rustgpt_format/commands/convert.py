@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from rustgpt_format.commands.common import count, read_reporting, reporting
+from rustgpt_format.commands.common import add_input_options, count, read_reporting, reporting
 from rustgpt_format.forms import DIALECTS, FORMS, Dialect, WriteOptions
 from rustgpt_format.writing import save
 
@@ -18,7 +18,10 @@ HELP = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", type=Path, metavar="IN", help="a checkpoint in any form")
+    parser.add_argument(
+        "source", type=Path, metavar="IN", help="a checkpoint in any form (- for standard input)"
+    )
+    add_input_options(parser)
     parser.add_argument("target", type=Path, metavar="OUT", help="where to write (atomically)")
     parser.add_argument(
         "--to",
@@ -59,7 +62,12 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"rustgpt-format convert: error: {problem}\n")
         return 2
     loaded = read_reporting(
-        args.source, stderr, optimizer=not args.weights_only, quiet_migration=True
+        args.source,
+        stderr,
+        stdin=args.stdin,
+        special=args.special_files,
+        optimizer=not args.weights_only,
+        quiet_migration=True,
     )
     if loaded is None:
         return 1

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rustgpt_format.codec import encode
-from rustgpt_format.commands.common import count, read_reporting
+from rustgpt_format.commands.common import add_input_options, count, read_reporting
 from rustgpt_format.models import Checkpoint
 from rustgpt_format.reading import Loaded
 
@@ -21,17 +21,23 @@ HELP = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="a checkpoint in any form")
+    parser.add_argument(
+        "file", type=Path, metavar="FILE", help="a checkpoint in any form (- for standard input)"
+    )
+    add_input_options(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    loaded = read_reporting(args.file, stderr, quiet_migration=True)
+    loaded = read_reporting(
+        args.file, stderr, stdin=args.stdin, special=args.special_files, quiet_migration=True
+    )
     if loaded is None:
         return 1
     info = summary(loaded, str(args.file))
     if args.json:
-        stdout.write(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+        # ASCII: every character a file brings is a JSON escape, none reaches the terminal
+        stdout.write(json.dumps(info, indent=2) + "\n")
     else:
         stdout.write(_text(info))
     return 0
@@ -63,7 +69,7 @@ def summary(loaded: Loaded, name: str) -> dict[str, Any]:
                 "type": layer.type,
                 "parameters": {name: list(array.shape) for name, array in parameters.items()},
                 "parameter_count": parameter_count,
-                "optimizer": f"{len(present)}/{len(layer.OPTIMIZERS)}",
+                "optimizer": {"present": len(present), "expected": len(layer.OPTIMIZERS)},
             }
         )
         weights += parameter_count
@@ -97,8 +103,9 @@ def summary(loaded: Loaded, name: str) -> dict[str, Any]:
 
 def _text(info: dict[str, Any]) -> str:
     form = info["form"] + (" (pretty)" if info["pretty"] else "")
+    own = "RustGPT's own bincode" if info["form"] == "rustgpt.bin" else "RustGPT's own JSON"
     version = (
-        "RustGPT's own JSON (version 0), read as format 1.0"
+        f"{own} (version 0), read as format 1.0"
         if info["dialect"] == "rustgpt"
         else f"{info['format']} {info['version']}"
     )
@@ -117,7 +124,8 @@ def _text(info: dict[str, Any]) -> str:
         )
         lines.append(
             f"{layer['index']:>5}  {layer['type']:<16}  {shapes:<60}  "
-            f"{count(layer['parameter_count']):>9}  {layer['optimizer']}"
+            f"{count(layer['parameter_count']):>9}  "
+            f"{layer['optimizer']['present']}/{layer['optimizer']['expected']}"
         )
     weights, optimizer = info["weights"], info["optimizer"]
     training = info["training"]
@@ -134,6 +142,10 @@ def _text(info: dict[str, Any]) -> str:
     ]
     if info["metadata"]:
         lines.append(
-            "metadata    " + ", ".join(f"{key}: {value}" for key, value in info["metadata"].items())
+            "metadata    "
+            + ", ".join(
+                f"{key}: {json.dumps(value, ensure_ascii=False)}"
+                for key, value in info["metadata"].items()
+            )
         )
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-from rustgpt_format.commands.common import read_reporting, reporting
+from rustgpt_format.commands.common import add_input_options, read_reporting, reporting
 from rustgpt_format.forms import FORMS
 from rustgpt_format.versions import FORMAT_VERSION
 from rustgpt_format.writing import save
@@ -19,7 +19,10 @@ HELP = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", type=Path, metavar="IN", help="a checkpoint of any version")
+    parser.add_argument(
+        "source", type=Path, metavar="IN", help="a checkpoint of any version (- for standard input)"
+    )
+    add_input_options(parser)
     parser.add_argument("target", type=Path, metavar="OUT", help="where to write (atomically)")
     parser.add_argument("--pretty", action="store_true", help="indent JSON output by 2")
 
@@ -32,7 +35,9 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             f"the {form.name} form is binary\n"
         )
         return 2
-    loaded = read_reporting(args.source, stderr, quiet_migration=True)
+    loaded = read_reporting(
+        args.source, stderr, stdin=args.stdin, special=args.special_files, quiet_migration=True
+    )
     if loaded is None:
         return 1
     indent = 2 if args.pretty else None

@@ -29,14 +29,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file",
         type=Path,
-        default=Path("schemas") / SCHEMA_FILE,
-        help=f"schema file for --check and --write (default: schemas/{SCHEMA_FILE})",
+        default=None,
+        help=f"schema file for --check and --write (default: schemas/{SCHEMA_FILE}); "
+        "without either of them it is a usage error, never silently ignored",
     )
 
 
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if args.file is not None and not (args.check or args.write):
+        stderr.write(
+            "rustgpt-format schema: error: --file applies to --check and --write; "
+            "to print the schema, leave --file out (see rustgpt-format schema --help)\n"
+        )
+        return 2
     text = schema_text()
-    path: Path = args.file
+    path: Path = args.file if args.file is not None else Path("schemas") / SCHEMA_FILE
     if args.write:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

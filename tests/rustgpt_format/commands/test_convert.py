@@ -94,6 +94,6 @@ def test_an_unreadable_input_leaves_no_output(tmp_path: Path) -> None:
     given.write_bytes(b'{"format": "rustgpt-checkpoint"')
     code, stdout, stderr = cli("convert", str(given), str(out))
     assert (code, stdout) == (1, "")
-    assert stderr.startswith(f"{given}: <root>: expected a JSON document, found invalid JSON")
+    assert stderr.startswith(f"{given}: expected a JSON document, found invalid JSON")
     assert stderr.count("\n") == 1
     assert not out.exists()

@@ -77,7 +77,7 @@ def test_the_summary_counts_layers_weights_and_optimizer_state(tmp_path: Path) -
         "type": "Embeddings",
         "parameters": {"token_embeddings": [5, 4], "positional_embeddings": [3, 4]},
         "parameter_count": 32,
-        "optimizer": "2/2",
+        "optimizer": {"present": 2, "expected": 2},  # numbers, not the text "2/2"
     }
     assert layers[3]["parameter_count"] == 4 * 6 + 6 + 6 * 4 + 4
     weights = sum(
