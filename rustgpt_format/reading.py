@@ -7,16 +7,20 @@ boundary (:func:`rustgpt_format.boundary.validated`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, overload
 
-from rustgpt_format.errors import CheckpointError
+from rustgpt_format.boundary import validated
+from rustgpt_format.errors import CheckpointError, FieldError, format_path
 from rustgpt_format.forms import FORMS, Decoded, Dialect, Form, ReadOptions, Source
 from rustgpt_format.forms.base import too_big
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.migrations import Migration, migrated_checkpoint
-from rustgpt_format.models import Checkpoint
+from rustgpt_format.models import Checkpoint, Parts
+from rustgpt_format.models.parts import LayerSelector
+from rustgpt_format.versions import check_version
 
 
 @dataclass(frozen=True)
@@ -32,16 +36,45 @@ class Loaded:
     migrations: tuple[Migration, ...] = field(default=())
 
 
+@overload
 def load(
-    path: str | Path, *, optimizer: bool = True, limits: Limits = DEFAULT_LIMITS
-) -> Checkpoint:
+    path: str | Path,
+    *,
+    optimizer: bool = True,
+    layers: None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Checkpoint: ...
+
+
+@overload
+def load(
+    path: str | Path,
+    *,
+    optimizer: bool = True,
+    layers: Iterable[LayerSelector],
+    limits: Limits = DEFAULT_LIMITS,
+) -> Parts: ...
+
+
+def load(
+    path: str | Path,
+    *,
+    optimizer: bool = True,
+    layers: Iterable[LayerSelector] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Checkpoint | Parts:
     """Read the checkpoint at ``path``, whatever its form (told by content).
 
     Every registered form is read (JSON, gzipped JSON, safetensors, ...), within
     ``limits`` (a gzip file inflates to at most ``limits.max_file_bytes``); RustGPT's
     own files (version 0) are migrated, with a FormatWarning. With ``optimizer=False``
     the optimizer states are left out (a safetensors file does not even read their
-    bytes): an inference-only checkpoint. Every problem raises :class:`CheckpointError`.
+    bytes): an inference-only checkpoint. With ``layers`` (indices, kinds such as
+    ``"SelfAttention"``, or ``"blocks"``; see :func:`rustgpt_format.models.select_layers`)
+    only those layers are returned, as :class:`~rustgpt_format.models.Parts` with the
+    config and vocabulary: a safetensors file reads no other layer's bytes, other
+    forms are read and checked whole first. Every problem raises :class:`CheckpointError`
+    (a selector that names no layer or kind: ValueError).
 
     >>> import tempfile, pathlib, rustgpt_format as rf
     >>> from rustgpt_format.examples import tiny_checkpoint
@@ -49,8 +82,49 @@ def load(
     >>> rf.save(tiny_checkpoint(), target)
     >>> rf.load(target).vocab.words[-1]
     '</s>'
+    >>> sorted(rf.load(target, layers=["blocks"]).network)
+    [1, 2, 3, 4]
     """
-    return read(path, optimizer=optimizer, limits=limits).checkpoint
+    if layers is None:
+        return read(path, optimizer=optimizer, limits=limits).checkpoint
+    options = ReadOptions(optimizer=optimizer, limits=limits, layers=_selectors(layers))
+    with open_source(path) as stream:
+        return read_parts(Source.of_file(stream, str(path)), options)
+
+
+def _selectors(layers: Iterable[LayerSelector]) -> tuple[LayerSelector, ...]:
+    """``layers`` as a tuple (a lone index or name counts as one selector)."""
+    if isinstance(layers, (int, str)):
+        return (layers,)
+    return tuple(layers)
+
+
+def read_parts(source: Source, options: ReadOptions) -> Parts:
+    """The layers ``options.layers`` picks of the checkpoint in ``source``; see :func:`load`."""
+    assert options.layers is not None
+    _, decoded = decode_source(source, options)
+    if decoded.layers is None:  # the form read everything: check it whole, then pick
+        checkpoint, _ = migrated_checkpoint(
+            decoded.document, origin=source.name, context=decoded.context
+        )
+        if not options.optimizer:
+            drop_optimizers(checkpoint)
+        return Parts.of(checkpoint, options.layers)
+    document: dict[str, Any] = decoded.document
+    try:
+        check_version(document)
+    except FieldError as error:
+        raise CheckpointError(error.message, path=format_path(error.parts)) from None
+    network = document.get("network")
+    if not isinstance(network, list):
+        raise CheckpointError("expected a list of layers", path="network")
+    parts = {
+        "config": document.get("config"),
+        "vocab": document.get("vocab"),
+        "network": {index: network[index] for index in decoded.layers},
+        "length": len(network),
+    }
+    return validated(Parts, parts, context=decoded.context)
 
 
 def loads(

@@ -24,6 +24,10 @@ class ReadOptions:
 
     optimizer: bool = True
     limits: Limits = DEFAULT_LIMITS
+    layers: tuple[int | str, ...] | None = None
+    """Only these layers (indices, kinds, ``blocks``; see
+    :func:`rustgpt_format.models.select_layers`); None for all. A form that can leave the
+    other layers' arrays unread does, and says so in :attr:`Decoded.layers`."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +48,8 @@ class Decoded:
     """Validation context (e.g. arrays a form has already checked finite)."""
     schema_applies: bool = False
     """Whether the published JSON Schema describes ``document`` as decoded."""
+    layers: tuple[int, ...] | None = None
+    """The only layers whose arrays ``document`` holds (a partial read), or None for all."""
 
 
 class Source:

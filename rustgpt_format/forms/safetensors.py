@@ -37,7 +37,7 @@ from rustgpt_format.forms.base import (
     WriteOptions,
 )
 from rustgpt_format.limits import Limits
-from rustgpt_format.models import LAYER_KINDS, Checkpoint
+from rustgpt_format.models import LAYER_KINDS, Checkpoint, select_layers
 from rustgpt_format.versions import FORMAT
 
 METADATA_DOCUMENT = "checkpoint"
@@ -143,8 +143,8 @@ class SafetensorsForm(Form):
         overlaps, the data fully covered). A full load then reads the whole data
         region in one read into one float32 buffer, in the library's offset order,
         and checks it finite in one pass; each array is a view of that buffer. A
-        weights-only load asks the library for each weight alone, leaving the
-        optimizer moments' bytes on disk.
+        weights-only or partial load (``optimizer=False``, ``layers=``) reads each
+        wanted tensor alone at its offset, leaving every other tensor's bytes on disk.
         """
         if source.stream is None or source.size is None:
             return _decode_bytes(source.data(options.limits), options)
@@ -174,18 +174,28 @@ def _decode_file(stream: BinaryIO, path: str, options: ReadOptions) -> Decoded:
     size, data_start = _check_claims(stream, limits)
     with safe_open(path, framework="np") as handle:
         document = _document(handle.metadata(), limits)
-        claims, skipped = _claims(document, optimizer)
+        selected = _selected(document, options)
+        claims, skipped = _claims(document, optimizer, selected)
         order = handle.offset_keys()
         _check_names(claims, skipped, set(order))
-        wanted = order if optimizer else [claim.name for claim in claims]
+        whole = optimizer and selected is None
+        wanted = order if whole else [claim.name for claim in claims]
         shapes = _shapes(handle, wanted, claims, skipped, limits)
-        if optimizer:
-            finite = _read_all(stream, order, shapes, claims, size, data_start)
-        else:
-            finite = frozenset()
-            for claim in claims:
-                claim.container[claim.key] = handle.get_tensor(claim.name)
-    return Decoded(document, context={FINITE_ARRAYS: finite})
+    if whole:
+        finite = _read_all(stream, order, shapes, claims, size, data_start)
+    else:
+        finite = _read_some(stream, claims, shapes, data_start, limits)
+    return Decoded(document, context={FINITE_ARRAYS: finite}, layers=selected)
+
+
+def _selected(document: dict[str, Any], options: ReadOptions) -> tuple[int, ...] | None:
+    """The indices of the layers ``options.layers`` picks in the document's network."""
+    if options.layers is None:
+        return None
+    network = document.get("network")
+    layers = network if isinstance(network, list) else []
+    types = [str(layer.get("type")) if isinstance(layer, dict) else "" for layer in layers]
+    return select_layers(types, options.layers)
 
 
 def _decode_bytes(data: bytes, options: ReadOptions) -> Decoded:
@@ -209,7 +219,8 @@ def _decode_bytes(data: bytes, options: ReadOptions) -> Decoded:
         raise CheckpointError(f"expected a safetensors header object, found {describe(header)}")
     metadata = header.get("__metadata__")
     document = _document(metadata if isinstance(metadata, dict) else None, limits)
-    claims, skipped = _claims(document, options.optimizer)
+    selected = _selected(document, options)
+    claims, skipped = _claims(document, options.optimizer, selected)
     names = [name for name in header if name != "__metadata__"]
     _check_names(claims, skipped, set(names))
     elements = 0
@@ -243,7 +254,7 @@ def _decode_bytes(data: bytes, options: ReadOptions) -> Decoded:
     _raise(problems)
     for claim in claims:
         claim.container[claim.key] = np.array(tensors[claim.name], dtype=np.float32)
-    return Decoded(document)
+    return Decoded(document, layers=selected)
 
 
 def _check_claims(stream: BinaryIO, limits: Limits) -> tuple[int, int]:
@@ -342,6 +353,33 @@ def _read_all(
     return frozenset(map(id, arrays.values()))
 
 
+def _read_some(
+    stream: BinaryIO,
+    claims: list[_Claim],
+    shapes: dict[str, tuple[int, int]],
+    data_start: int,
+    limits: Limits,
+) -> frozenset[int]:
+    """Read only the claimed tensors, each at its offset; ids of the finite ones.
+
+    The other tensors' bytes are not read (a weights-only or partial load). The
+    offsets are the header's, which the library has checked (in bounds, no overlaps,
+    each the size its shape and dtype say).
+    """
+    stream.seek(8)
+    header = parse(stream.read(data_start - 8), limits=limits)
+    finite = set()
+    for claim in claims:
+        begin = header[claim.name]["data_offsets"][0]
+        array = np.empty(shapes[claim.name], dtype=np.float32)
+        stream.seek(data_start + begin)
+        _read_exactly(stream, array.data.cast("B"))
+        claim.container[claim.key] = array
+        if np.isfinite(array).all():
+            finite.add(id(array))
+    return frozenset(finite)
+
+
 def _read_exactly(stream: Any, target: memoryview) -> None:
     done = 0
     while done < len(target):
@@ -383,8 +421,14 @@ def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]
     return rest
 
 
-def _claims(document: dict[str, Any], optimizer: bool) -> tuple[list[_Claim], dict[str, str]]:
-    """Tensors to read, and optimizer tensors that must exist but are left unread."""
+def _claims(
+    document: dict[str, Any], optimizer: bool, selected: tuple[int, ...] | None = None
+) -> tuple[list[_Claim], dict[str, str]]:
+    """Tensors to read, and tensors that must exist but are left unread.
+
+    Left unread: the optimizer moments when ``optimizer`` is false (the optimizers
+    become ``null``), and every tensor of a layer not in ``selected`` (None: all).
+    """
     claims: list[_Claim] = []
     skipped: dict[str, str] = {}
     problems: list[Problem] = []
@@ -394,17 +438,20 @@ def _claims(document: dict[str, Any], optimizer: bool) -> tuple[list[_Claim], di
         kind = LAYER_KINDS.get(tag) if isinstance(tag, str) else None
         if kind is None or not isinstance(layer, dict):
             continue  # the validator names what is wrong with the layer
+        wanted = selected is None or index in selected
         for field in kind.SHAPES:
-            claims.append(
-                _Claim(tensor_name(index, field), layer, field, f"network[{index}].{field}")
-            )
+            name, where = tensor_name(index, field), f"network[{index}].{field}"
+            if wanted:
+                claims.append(_Claim(name, layer, field, where))
+            else:
+                skipped[name] = where
         for field in kind.OPTIMIZERS:
             state = layer.get(field)
             if not isinstance(state, dict):
                 continue
             for moment in _MOMENTS:
                 name = tensor_name(index, field, moment)
-                if optimizer:
+                if optimizer and wanted:
                     claims.append(_Claim(name, state, moment, f"network[{index}].{field}.{moment}"))
                 else:
                     skipped[name] = f"network[{index}].{field}.{moment}"

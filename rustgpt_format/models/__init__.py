@@ -17,6 +17,7 @@ from rustgpt_format.models.layers import (
     OutputProjection,
     SelfAttention,
 )
+from rustgpt_format.models.parts import Parts, select_layers
 from rustgpt_format.models.training import TrainingPhase, TrainingState
 from rustgpt_format.models.vocab import END_OF_SEQUENCE, Vocab
 
@@ -32,10 +33,12 @@ __all__ = [
     "LayerNorm",
     "ModelConfig",
     "OutputProjection",
+    "Parts",
     "SelfAttention",
     "TrainingPhase",
     "TrainingState",
     "Vocab",
     "register_layer_kind",
+    "select_layers",
     "unregister_layer_kind",
 ]

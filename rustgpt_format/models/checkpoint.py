@@ -79,11 +79,19 @@ def register_layer_kind(kind: type[LayerBase]) -> None:
     checkpoint model is rebuilt so that its ``network`` accepts the new tag.
     """
     LAYER_KINDS[kind.tag()] = kind
-    Checkpoint.model_rebuild(force=True)
+    _rebuild()
 
 
 def unregister_layer_kind(kind: type[LayerBase]) -> None:
     """Undo :func:`register_layer_kind` (for tests and plugins that unload)."""
     if LAYER_KINDS.get(kind.tag()) is kind:
         del LAYER_KINDS[kind.tag()]
-        Checkpoint.model_rebuild(force=True)
+        _rebuild()
+
+
+def _rebuild() -> None:
+    """Rebuild every model that holds the union of layer kinds."""
+    from rustgpt_format.models.parts import Parts  # it builds on Checkpoint
+
+    Checkpoint.model_rebuild(force=True)
+    Parts.model_rebuild(force=True)
