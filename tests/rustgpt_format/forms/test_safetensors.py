@@ -437,9 +437,7 @@ def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
     """Same file, other bytes: the header length read first no longer fits the file."""
     target = tmp_path / "model.safetensors"
     rf.save(tiny_checkpoint(), target)
-    other = _encode(
-        random_checkpoint(vocab_size=9, embedding_dim=2, hidden_dim=2, max_seq_len=1)
-    )
+    other = _encode(random_checkpoint(vocab_size=9, embedding_dim=2, hidden_dim=2, max_seq_len=1))
 
     def rewrite_then_open(*args: Any, **kwargs: Any) -> Any:
         with open(target, "r+b") as stream:  # in place: the reader's descriptor sees it
@@ -455,3 +453,42 @@ def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
 
 def _encode(checkpoint: rf.Checkpoint) -> bytes:
     return rf.dumps(checkpoint, form="safetensors")
+
+
+def numbers_in(checkpoint: rf.Checkpoint) -> int:
+    """Parameters and Adam moments: every float32 the file holds."""
+    parameters = sum(a.size for layer in checkpoint.network for a in layer.parameters().values())
+    moments = sum(
+        state.m.size + state.v.size
+        for layer in checkpoint.network
+        for state in layer.optimizers().values()
+        if state is not None
+    )
+    return parameters + moments
+
+
+@pytest.mark.parametrize("source", ["bytes", "path"])
+def test_a_callers_max_elements_is_honoured(source: str, tmp_path: Path) -> None:
+    """Limits(max_elements=n) bounds the tensors' numbers, from memory and from a file."""
+    checkpoint = tiny_checkpoint()
+    total = numbers_in(checkpoint)
+    assert total == 519
+    data = rf.dumps(checkpoint, form="safetensors")
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(data)
+
+    def read(bound: int) -> rf.Checkpoint:
+        limits = rf.Limits(max_elements=bound)
+        return (
+            rf.loads(data, limits=limits) if source == "bytes" else rf.load(target, limits=limits)
+        )
+
+    assert read(total) == checkpoint  # exactly enough
+    for bound, tensor in [(total - 1, "network.5.w_out"), (100, "network.1.optimizer_w_q.m")]:
+        with pytest.raises(rf.CheckpointError) as caught:
+            read(bound)
+        assert caught.value.message == (
+            f"tensor `{tensor}`: expected at most {bound} numbers in all tensors "
+            "(Limits.max_elements), found more by this one; to read it anyway, pass "
+            "limits=Limits(...) with a higher bound"
+        )
