@@ -1,5 +1,6 @@
 """``rustgpt train``: resuming, output paths, progress, periodic saves, the loss plot (issue 10)."""
 
+import io
 import re
 import shutil
 import tempfile
@@ -336,3 +337,42 @@ def test_the_loss_plot_draws_each_phase_apart_with_its_legend_off_the_curve(
         points = curve.get_transform().transform(curve.get_xydata())
         assert not any(box.contains(x, y) for x, y in points)
     assert not box.overlaps(axes.get_window_extent())
+
+
+class Watcher(io.StringIO):
+    """Standard error that reads the checkpoint file each time a periodic save is announced."""
+
+    def __init__(self, target: Path) -> None:
+        super().__init__()
+        self.target = target
+        self.seen: list[tuple[int, int | None]] = []
+
+    def write(self, text: str) -> int:
+        said = re.match(r"saved .* \(epoch (\d+) of \d+\)", text)
+        if said:
+            training = load(self.target).training if self.target.exists() else None
+            self.seen.append((int(said[1]), training.epochs_completed if training else None))
+        return super().write(text)
+
+
+def test_save_every_writes_the_file_at_each_announced_epoch(tmp_path: Path) -> None:
+    """On disk when announced, mid-run: the file holds the epochs done at that moment."""
+    target = tmp_path / "m.json"
+    watcher = Watcher(target)
+    code, _, _ = rustgpt(
+        "train",
+        "--epochs",
+        "3",
+        "--chat-epochs",
+        "2",
+        *TINY,
+        "--save-every",
+        "2",
+        "--out",
+        target,
+        stderr=watcher,
+    )
+    assert code == 0
+    assert watcher.seen == [(2, 2), (4, 4)]
+    final = load(target).training
+    assert final is not None and final.epochs_completed == 5
