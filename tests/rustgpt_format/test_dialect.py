@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -114,14 +115,60 @@ def test_written_bytes_are_pinned() -> None:
     assert to_rustgpt(load_quietly(MIGRATED)) == (FIXTURES / "tiny.written.json").read_bytes()
 
 
-def test_written_layers_have_exactly_the_rust_struct_keys() -> None:
+RUSTGPT_SOURCE = Path(
+    os.environ.get(
+        "RUSTGPT_SOURCE",
+        Path(__file__).resolve().parents[3] / "shared" / "oracles" / "rustgpt" / "rustgpt" / "src",
+    )
+)
+"""RustGPT's source, read from the shared folder beside the checkout (or $RUSTGPT_SOURCE)."""
+
+
+def rust_struct_fields() -> dict[str, list[str]]:
+    """Each ``pub struct X { ... }`` of RustGPT's source: its serialized fields, in order.
+
+    Read from the Rust files, not from our writer: the writer's own list (RUST_FIELDS)
+    cannot be the reference it is checked against. ``#[serde(skip)]`` fields are left out.
+    """
+    structs: dict[str, list[str]] = {}
+    for source in sorted(RUSTGPT_SOURCE.glob("*.rs")):
+        text = re.sub(r"//[^\n]*", "", source.read_text(encoding="utf-8"))
+        for name, body in re.findall(r"pub struct (\w+) \{(.*?)\n\}", text, re.DOTALL):
+            fields, skip = [], False
+            for line in body.splitlines():
+                line = line.strip()
+                if line.startswith("#[serde(skip"):
+                    skip = True
+                    continue
+                declared = re.match(r"(?:pub(?:\([^)]*\))? )?(\w+):", line)
+                if declared:
+                    if not skip:
+                        fields.append(declared[1])
+                    skip = False
+            structs[name] = fields
+    return structs
+
+
+def test_written_keys_are_rustgpts_struct_fields_in_declaration_order() -> None:
+    assert RUSTGPT_SOURCE.is_dir(), (
+        f"RustGPT's source is not at {RUSTGPT_SOURCE}: set RUSTGPT_SOURCE"
+    )
+    structs = rust_struct_fields()
+    assert structs["LLM"] == ["vocab", "network"]  # gradient_clipper is #[serde(skip)]
+    assert structs["Adam"] == ["beta1", "beta2", "epsilon", "timestep", "m", "v"]
     document = orjson.loads(to_rustgpt(load_quietly(MIGRATED)))
-    assert list(document) == ["vocab", "network"]
-    assert list(document["vocab"]) == ["encode", "decode", "words"]
+    assert list(document) == structs["LLM"]
+    assert list(document["vocab"]) == structs["Vocab"]
+    tags = set()
     for item in document["network"]:
         [(tag, body)] = item.items()
-        assert tuple(body) == LAYER_KINDS[tag].RUST_FIELDS
+        tags.add(tag)
+        assert list(body) == structs[tag], tag
+        for key in structs[tag]:
+            if key.startswith("optimizer"):
+                assert list(body[key]) == structs["Adam"], f"{tag}.{key}"
         assert all(body[cache] is None for cache in LAYER_KINDS[tag].CACHES)
+    assert tags == set(LAYER_KINDS)  # every kind was checked
 
 
 def test_an_inference_only_checkpoint_is_written_with_fresh_adam_states() -> None:
@@ -151,8 +198,21 @@ def parse_v0(text: bytes) -> Any:
 def test_training_and_metadata_are_dropped_with_a_warning() -> None:
     checkpoint = load_quietly(MIGRATED)
     checkpoint.metadata = {"author": "me"}
-    with pytest.warns(rf.FormatWarning, match="no place for metadata: not written"):
-        to_rustgpt(checkpoint)
+    phase = rf.TrainingPhase(name="pretraining", epochs=3, learning_rate=0.0005)
+    checkpoint.training = rf.TrainingState(
+        schedule=[phase], epochs_completed=1, steps_completed=7, loss_history=[4.25], seed=11
+    )
+    with pytest.warns(rf.FormatWarning) as caught:
+        text = to_rustgpt(checkpoint)
+    assert [str(w.message) for w in caught] == [
+        "RustGPT's JSON has no place for training and metadata: not written"
+    ]
+    document = orjson.loads(text)
+    assert list(document) == ["vocab", "network"]
+    for absent in (b"training", b"metadata", b"author", b"pretraining", b"loss_history", b"4.25"):
+        assert absent not in text
+    checkpoint.training = checkpoint.metadata = None
+    assert to_rustgpt(checkpoint) == text  # what is written is the rest, unchanged
 
 
 def test_no_feed_forward_and_a_hidden_dim_that_would_not_read_back_is_refused() -> None:
