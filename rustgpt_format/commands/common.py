@@ -51,7 +51,23 @@ def problem_line(file: str, problem: Problem, *, rule: bool = False) -> str:
     """
     place = f"{shown(problem.path)}: " if problem.path else ""
     tag = f" [{problem.rule}]" if rule and problem.rule else ""
-    return f"{shown(file)}: {place}{shown(problem.message)}{tag}\n"
+    return f"{shown(file)}: {place}{shown(advice(problem.message))}{tag}\n"
+
+
+_RAISE = "; to read it anyway, pass limits=Limits(...) with a higher bound"
+
+
+def advice(message: str) -> str:
+    """``message`` with the hint to raise a limit only where raising it could help.
+
+    A bound past what the format itself needs (nesting: a checkpoint is 6 deep) is
+    not worth raising: the file is not a checkpoint whatever the limit.
+
+    >>> advice("expected nesting at most 16 deep (Limits.max_depth; the format needs 6), "
+    ...        "found 40" + _RAISE)
+    'expected nesting at most 16 deep (Limits.max_depth; the format needs 6), found 40'
+    """
+    return message.replace(_RAISE, "") if "the format needs" in message else message
 
 
 def input_problem(path: Path, stdin: BinaryIO | None, *, special: bool = False) -> str | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rustgpt_format.codec import encode
-from rustgpt_format.commands.common import add_input_options, count, read_reporting
+from rustgpt_format.commands.common import add_input_options, count, name_of, read_reporting
 from rustgpt_format.models import Checkpoint
 from rustgpt_format.reading import Loaded
 
@@ -34,7 +34,7 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     )
     if loaded is None:
         return 1
-    info = summary(loaded, str(args.file))
+    info = summary(loaded, name_of(args.file))
     if args.json:
         # ASCII: every character a file brings is a JSON escape, none reaches the terminal
         stdout.write(json.dumps(info, indent=2) + "\n")

@@ -82,6 +82,8 @@ def _why(problems: list[Problem]) -> str:
     first = problems[0].message
     if len(problems) == 1 and first.startswith(_NOT_A_CHECKPOINT):
         return first.removeprefix(_NOT_A_CHECKPOINT)  # what it looks like: binary data, ...
+    if len(problems) == 1 and first.endswith("found an empty file"):
+        return "an empty file"
     return 'nothing in it says it is one (no "format": "rustgpt-checkpoint")'
 
 

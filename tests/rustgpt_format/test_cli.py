@@ -181,3 +181,180 @@ def test_validate_an_empty_file(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_bytes(b"")
     code, _, err = cli("validate", str(tmp_path / "empty.json"))
     assert (code, err) == (1, f"{tmp_path / 'empty.json'}: expected a JSON document, found an empty file [json]\n")
+
+
+# --- issue 10, items 8 and 9; issue 15 (standard input) --------------------------------
+
+
+def test_version() -> None:
+    from importlib import metadata
+
+    expected = f"rustgpt-format {metadata.version('rustgpt-format')} (format 1.0)\n"
+    assert cli("--version") == (0, expected, "")
+
+
+def test_schema_file_without_check_or_write_is_a_usage_error(tmp_path: Path) -> None:
+    """Not silently ignored: the user meant to check or write that file."""
+    code, out, err = cli("schema", "--file", str(tmp_path / "x.json"))
+    assert (code, out) == (2, "")
+    assert err.startswith("rustgpt-format schema: error: --file applies to --check and --write")
+    assert not (tmp_path / "x.json").exists()
+
+
+def _mutated(change: object) -> bytes:
+    document = orjson.loads(rf.dumps(tiny_checkpoint()))
+    change(document)  # type: ignore[operator]
+    return orjson.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        # a JSON null is "null", not Python's None
+        (b"null", ["expected an object, found null [schema, type]"]),
+        (
+            _mutated(lambda d: d.update(config=None)),
+            ["config: expected an object, found null [schema, type]"],
+        ),
+        (
+            _mutated(lambda d: d.pop("vocab")),
+            ["vocab: missing required key [schema, required]"],
+        ),
+        (
+            _mutated(lambda d: d["config"].update(colour="red")),
+            [
+                "config.colour: unknown key (a typo, or a key this format version does not have) "
+                "[schema, additionalProperties]"
+            ],
+        ),
+        (
+            _mutated(lambda d: d.update(format="other")),
+            ["format: expected 'rustgpt-checkpoint', found string 'other' [schema, const]"],
+        ),
+        (
+            _mutated(lambda d: d["config"].update(hidden_dim=0)),
+            ["config.hidden_dim: expected a value > 0, found 0 [schema, exclusiveMinimum]"],
+        ),
+        (
+            _mutated(lambda d: d["network"][5]["optimizer"].update(timestep=-1)),
+            ["network[5].optimizer.timestep: expected a value >= 0, found -1 [schema, minimum]"],
+        ),
+        (
+            _mutated(lambda d: d["network"][2].update(epsilon=None)),
+            ["network[2].epsilon: expected a number, found null [schema, type]"],
+        ),
+        # a newer major version: who wrote it, not the schema's regular expression; one tag
+        (
+            _mutated(lambda d: d.update(format_version="2.0")),
+            [
+                "format_version: written by a newer rustgpt-format (format 2.0); this reader "
+                "reads 1.x: upgrade rustgpt-format to read it [reader]"
+            ],
+        ),
+    ],
+    ids=["null", "null-config", "missing", "unknown-key", "const", "exclusive-minimum",
+         "minimum", "null-number", "newer-major"],
+)
+def test_messages_in_the_house_style(data: bytes, lines: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_bytes(data)
+    code, _, err = cli("validate", str(path))
+    assert code == 1
+    assert err.splitlines() == [f"{path}: {line}" for line in lines]
+    assert "None" not in err and "<root>" not in err and "reader, reader" not in err
+
+
+SETTINGS = '{\n  // editor\n  "editor.tabSize": 2,\n  "files.exclude": {"**/.git": true},\n}\n'
+OTHER_JSON = {
+    "package.json": b'{"name": "app", "version": "1.0.0", "scripts": {"test": "jest"}}',
+    "package-lock.json": b'{"name": "app", "lockfileVersion": 3, "packages": {}}',
+    "tsconfig.json": b'{\n  /* comments */\n  "compilerOptions": {"strict": true,},\n}',
+    "settings.json": SETTINGS.encode(),
+    "person.schema.json": b'{"$schema": "https://json-schema.org/draft/2020-12/schema", '
+    b'"type": "object", "format": "uri"}',
+    "rustgpt.schema.json": schema_text().encode(),
+    "list.json": b"[1, 2]",
+    "null.json": b"null",
+    "empty.json": b"",
+    "image.json": b"\x89PNG\r\n\x1a\n" + bytes(100),
+    "other.safetensors": b"\x10\x00\x00\x00\x00\x00\x00\x00" + b'{"__metadata__":{}}',
+}
+
+
+def _broken_checkpoints(tmp_path: Path) -> dict[str, Path]:
+    """Files that claim to be checkpoints (by their content) and are not valid ones."""
+    checkpoint = tiny_checkpoint()
+    made = {}
+    for name, form in (("cut.json", "json"), ("cut.json.gz", "json.gz"), ("cut.safetensors", "safetensors")):
+        data = rf.dumps(checkpoint, form=form)
+        (tmp_path / name).write_bytes(data[: len(data) * 2 // 3])
+        made[name] = tmp_path / name
+    data = rf.dumps(checkpoint, dialect="rustgpt")
+    (tmp_path / "cut-rustgpt.json").write_bytes(data[: len(data) // 2])
+    (tmp_path / "minimal.json").write_bytes(b'{"format": "rustgpt-checkpoint"}')
+    (tmp_path / "typo.json").write_bytes(b'{"format": "rustgpt-checkpont", "format_version": "1.0"}')
+    nan = rf.dumps(checkpoint).replace(b'"data":[', b'"data":[NaN,', 1)
+    (tmp_path / "nan.json").write_bytes(nan)
+    rust = orjson.loads(rf.dumps(checkpoint, dialect="rustgpt"))
+    del rust["network"][0]
+    (tmp_path / "rustgpt-short.json").write_bytes(orjson.dumps(rust))
+    for name in ("cut-rustgpt.json", "minimal.json", "typo.json", "nan.json", "rustgpt-short.json"):
+        made[name] = tmp_path / name
+    return made
+
+
+def test_skip_non_checkpoints(tmp_path: Path) -> None:
+    """What the pre-commit hook runs: other JSON files are skipped, broken checkpoints fail."""
+    for name, data in OTHER_JSON.items():
+        (tmp_path / name).write_bytes(data)
+    broken = _broken_checkpoints(tmp_path)
+    good = tmp_path / "good.safetensors"
+    rf.save(tiny_checkpoint(), good)
+    others = [str(tmp_path / name) for name in OTHER_JSON]
+
+    code, out, err = cli("validate", "--skip-non-checkpoints", str(good), *others)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"{good}: valid (safetensors)"
+    assert out.splitlines()[1:] == [
+        f"{path}: skipped, not a checkpoint: "
+        + {
+            "empty.json": "an empty file",
+            "image.json": "binary data (looks like PNG)",
+        }.get(Path(path).name, 'nothing in it says it is one (no "format": "rustgpt-checkpoint")')
+        for path in others
+    ]
+    assert cli("validate", "--skip-non-checkpoints", "--quiet", str(good), *others) == (0, "", "")
+
+    for name, path in broken.items():
+        code, out, err = cli("validate", "--skip-non-checkpoints", str(path))
+        assert (code, out) == (1, ""), name
+        assert err.startswith(f"{path}: "), name
+    # without the option, every other file is a problem (the hook's old behaviour)
+    assert cli("validate", *others)[0] == 1
+
+
+def test_validate_reads_standard_input(files: dict[str, Path], tmp_path: Path) -> None:
+    with open(files["good"], "rb") as stdin:
+        assert run(["validate", "-"], io.StringIO(), io.StringIO(), stdin) == 0
+    out, err = io.StringIO(), io.StringIO()
+    with open(files["shapes"], "rb") as stdin:
+        assert run(["validate", "-", str(files["good"])], out, err, stdin) == 1
+    assert err.getvalue().startswith("<stdin>: network[1].w_q: expected shape (4, 4)")
+    assert out.getvalue() == f"{files['good']}: valid\n"
+
+
+def test_standard_input_that_is_a_terminal_is_refused() -> None:
+    """Nobody types a checkpoint: refused at once rather than waiting for input."""
+    import os
+
+    main, terminal = os.openpty()
+    try:
+        with open(terminal, "rb", closefd=False) as stdin:
+            out, err = io.StringIO(), io.StringIO()
+            assert run(["validate", "-"], out, err, stdin) == 1
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert err.getvalue() == (
+        "<stdin>: standard input is a terminal: pipe or redirect a checkpoint into it [file]\n"
+    )
