@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -101,6 +101,28 @@ def new_checkpoint(
         vocab=Vocab(words=tuple(vocab_words)),
         network=network,
     )
+
+
+def vocab_init(embedding_dim: int, *, seed: int = 0) -> Callable[[str, tuple[int, int]], Array]:
+    """New vocabulary rows and columns drawn as :func:`new_checkpoint` draws the arrays.
+
+    For :func:`rustgpt_format.edit.extend_vocab`: ``token_embeddings`` rows N(0, 0.02),
+    ``w_out`` columns He-normal N(0, √(2 / d)), anything else (``b_out``) zero; from one
+    generator seeded with ``seed``, in the order asked (same seed, same bytes).
+
+    >>> init = vocab_init(4, seed=1)
+    >>> init("token_embeddings", (2, 4)).shape, init("b_out", (1, 2)).any()
+    ((2, 4), np.False_)
+    """
+    rng = np.random.default_rng(seed)
+    stds = {"token_embeddings": 0.02, "w_out": math.sqrt(2.0 / embedding_dim)}
+
+    def init(name: str, shape: tuple[int, int]) -> Array:
+        if name not in stds:
+            return np.zeros(shape, np.float32)
+        return rng.standard_normal(shape, dtype=np.float32) * np.float32(stds[name])
+
+    return init
 
 
 def _layer_norm(d: int) -> LayerNorm:

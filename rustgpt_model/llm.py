@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 import rustgpt_format
 from rustgpt_format import END_OF_SEQUENCE, Checkpoint
+from rustgpt_format.edit import extend_vocab
+from rustgpt_format.models import select_layers
+from rustgpt_format.models.parts import LayerSelector
 from rustgpt_model import network
 from rustgpt_model import train as training
 from rustgpt_model.generate import generate
-from rustgpt_model.init import new_checkpoint
+from rustgpt_model.init import new_checkpoint, vocab_init
 from rustgpt_model.ops import Array
 from rustgpt_model.threads import single_blas_thread
 from rustgpt_model.tokenizer import decode, encode
@@ -31,6 +34,7 @@ class LLM:
     def __init__(self, checkpoint: Checkpoint) -> None:
         self._checkpoint = checkpoint
         self._trainer: training.Trainer | None = None
+        self._frozen: tuple[int, ...] = ()
 
     @classmethod
     def new(
@@ -62,7 +66,7 @@ class LLM:
 
     @classmethod
     def load(cls, path: str | Path) -> LLM:
-        """The model in the checkpoint file at ``path`` (JSON; CheckpointError if invalid)."""
+        """The model in the checkpoint file at ``path`` (any form; CheckpointError if invalid)."""
         return cls(rustgpt_format.load(path))
 
     @property
@@ -166,7 +170,66 @@ class LLM:
         corpora = {index: phase.texts for index, phase in enumerate(phases)}
         training.run(self._ensure_trainer(), corpora, max_epochs=max_epochs, on_epoch=on_epoch)
 
+    def fine_tune(
+        self,
+        phases: Sequence[training.Phase],
+        *,
+        on_epoch: training.ProgressCallback | None = None,
+    ) -> None:
+        """Train ``phases`` as new phases after the checkpoint's schedule, which must be done.
+
+        The phases are appended to ``training.schedule`` (a checkpoint without a training
+        block, such as one RustGPT wrote, gets one); only their corpora are needed, not
+        those the checkpoint was trained on. Layers :meth:`freeze` names stay as they are.
+        """
+        state = training.start(self._checkpoint)
+        remaining = sum(phase.epochs for phase in state.schedule) - state.epochs_completed
+        if remaining:
+            raise training.TrainingError(
+                f"training: the checkpoint's schedule has {remaining} epochs left; "
+                "finish it with fit(phases) first"
+            )
+        first = len(state.schedule)
+        state.schedule.extend(phase.describe() for phase in phases)
+        corpora = {first + index: phase.texts for index, phase in enumerate(phases)}
+        training.run(self._ensure_trainer(), corpora, on_epoch=on_epoch)
+
+    def extend_vocab(self, words: Iterable[str], *, seed: int = 0) -> list[str]:
+        """Append the words the vocabulary lacks (in order, each once); return them.
+
+        No word changes its id (``</s>`` keeps its own); ``token_embeddings`` gains a
+        row and ``w_out`` and ``b_out`` a column per word, drawn as a new model draws
+        them (:func:`rustgpt_model.init.vocab_init`, seeded), with zero Adam moments.
+        Every logit of an old word, for a prompt of old words, keeps its bits. The
+        model then holds a new checkpoint (see :func:`rustgpt_format.edit.extend_vocab`).
+
+        >>> llm = LLM.new(["hi", "</s>"], embedding_dim=8, hidden_dim=16, num_blocks=1)
+        >>> llm.extend_vocab(["hi", "moon", "moon"]), llm.tokenize("hi moon </s>")
+        (['moon'], [0, 2, 1])
+        """
+        before = len(self._checkpoint.vocab)
+        init = vocab_init(self._checkpoint.config.embedding_dim, seed=seed)
+        self._checkpoint = extend_vocab(self._checkpoint, words, init=init)
+        self._trainer = None  # bound to the old arrays
+        return list(self._checkpoint.vocab.words[before:])
+
+    def freeze(self, layers: Iterable[LayerSelector]) -> tuple[int, ...]:
+        """Train only the other layers from now on; return the frozen indices.
+
+        ``layers`` are indices, kinds (``embeddings``, ``SelfAttention``, ...) or
+        ``blocks`` (see :func:`rustgpt_format.models.select_layers`); ``[]`` unfreezes.
+        A frozen layer's parameters and Adam moments keep their bits through training.
+
+        >>> llm = LLM.new(["hi", "</s>"], embedding_dim=8, hidden_dim=16, num_blocks=1)
+        >>> llm.freeze(["embeddings", "output_projection"])
+        (0, 5)
+        """
+        types = [layer.type for layer in self._checkpoint.network]
+        self._frozen = select_layers(types, layers)
+        self._trainer = None
+        return self._frozen
+
     def _ensure_trainer(self) -> training.Trainer:
         if self._trainer is None:
-            self._trainer = training.Trainer(self._checkpoint)
+            self._trainer = training.Trainer(self._checkpoint, frozen=self._frozen)
         return self._trainer

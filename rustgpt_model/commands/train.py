@@ -1,4 +1,5 @@
-"""``rustgpt train``: RustGPT's schedule (pre-training, then instruction tuning), resumable."""
+"""``rustgpt train``: RustGPT's schedule (pre-training, then instruction tuning), resumable;
+or, with ``--from``, fine-tuning a trained checkpoint on new corpora (:mod:`.finetune`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
 from rustgpt_format import CheckpointError, TrainingPhase, TrainingState
 from rustgpt_format.command_line import count, number
+from rustgpt_model.commands import finetune
 from rustgpt_model.commands.common import (
     CommandError,
     add_corpus_options,
@@ -120,6 +122,7 @@ def configure(parser: argparse.ArgumentParser, *, out_required: bool = True) -> 
         "--plot", type=Path, metavar="PNG", help="plot the loss per epoch (needs matplotlib)"
     )
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    finetune.configure(parser)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class Outcome:
     epochs: int
     tokens: int
     seconds: float
+    notes: tuple[str, ...] = ()
+    """What was done before training (new words, frozen layers), one line each."""
 
 
 def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -145,7 +150,11 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
     the corpora, the checkpoint to resume, and the files to write.
     """
     _check_options(args)
-    if args.resume is not None:
+    notes: tuple[str, ...] = ()
+    if args.base is not None:
+        tuning = finetune.prepare(args, stderr)
+        llm, phases, notes = tuning.llm, tuning.schedule, tuning.notes
+    elif args.resume is not None:
         llm = load_model(args.resume)
         phases = _phases(args, llm.checkpoint.training)
     else:
@@ -192,16 +201,23 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            llm.fit(phases, max_epochs=args.max_epochs, on_epoch=on_epoch)
+            if args.base is not None:
+                llm.fine_tune(tuning.phases, on_epoch=on_epoch)
+            else:
+                llm.fit(phases, max_epochs=args.max_epochs, on_epoch=on_epoch)
         finally:
             bar.close()
             for warning in caught:
                 stderr.write(f"rustgpt: warning: {warning.message}\n")
     seconds = time.perf_counter() - began
-    save_or_rescue(llm, args.out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        save_or_rescue(llm, args.out)  # RustGPT's .bin has no place for the training block
+    for warning in caught:
+        stderr.write(f"rustgpt: warning: {warning.message}\n")
     if args.plot is not None:
         _plot(llm, args.plot, args.out)
-    return Outcome(llm, counted["epochs"], counted["tokens"], seconds)
+    return Outcome(llm, counted["epochs"], counted["tokens"], seconds, notes)
 
 
 def summarize(args: argparse.Namespace, outcome: Outcome, stdout: TextIO) -> None:
@@ -209,6 +225,8 @@ def summarize(args: argparse.Namespace, outcome: Outcome, stdout: TextIO) -> Non
     assert state is not None
     rate = f" ({outcome.tokens / outcome.seconds:,.0f} tokens/s)" if outcome.seconds > 0 else ""
     final = f"; final loss {state.loss_history[-1]:.4f}" if state.loss_history else ""
+    for note in outcome.notes:
+        stdout.write(f"{note}\n")
     stdout.write(
         f"trained {outcome.epochs} epochs in {outcome.seconds:.1f} s{rate}{final}; "
         f"epoch {state.epochs_completed} of {sum(p.epochs for p in state.schedule)}\n"
@@ -355,6 +373,7 @@ def _agree(
 
 
 def _check_options(args: argparse.Namespace) -> None:
+    finetune.check_options(args)
     if args.resume is not None:
         given = [key for key in ARCHITECTURE if getattr(args, key) is not None]
         if given:

@@ -18,9 +18,35 @@ def forward(layer: OutputProjection, x: Array) -> tuple[Array, Array]:
     >>> logits.shape
     (2, 3)
     """
-    logits: Array = x @ layer.w_out  # (T, V)
+    logits = _project(x, layer.w_out)  # (T, V)
     logits += layer.b_out
     return logits, x
+
+
+_COLUMNS = 64
+"""Logits are computed in blocks of this many columns (see :func:`_project`)."""
+
+
+def _project(x: Array, w_out: Array) -> Array:
+    """X w_out, each block of 64 columns as the same (T, d) x (d, 64) product.
+
+    BLAS picks its kernel (and so the rounding of a column) by the whole product's
+    shape and alignment: one product over all V columns would change a word's logit
+    in the last bits when the vocabulary grows. With blocks of one fixed shape (the
+    last one padded with zeros, a single row doubled so that no block becomes a
+    matrix-vector product) a column's logit depends on X and its own column only, so
+    ``extend_vocab`` keeps every old logit to the bit.
+    """
+    d, V = w_out.shape
+    count, full = -(-V // _COLUMNS), V // _COLUMNS
+    blocks = np.zeros((count, d, _COLUMNS), w_out.dtype)  # (n, d, 64)
+    blocks[:full] = w_out[:, : full * _COLUMNS].reshape(d, full, _COLUMNS).transpose(1, 0, 2)
+    if V % _COLUMNS:
+        blocks[full, :, : V % _COLUMNS] = w_out[:, full * _COLUMNS :]
+    rows = x if x.shape[0] > 1 else np.concatenate([x, x])  # (T', d)
+    out = np.matmul(rows, blocks)  # (n, T', 64)
+    logits: Array = out.transpose(1, 0, 2).reshape(len(rows), count * _COLUMNS)[: len(x), :V]
+    return np.ascontiguousarray(logits)  # (T, V)
 
 
 def backward(
