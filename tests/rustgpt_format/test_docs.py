@@ -13,7 +13,7 @@ DOC = (ROOT / "docs" / "format.md").read_text(encoding="utf-8")
 
 
 def test_the_example_in_the_document_is_the_valid_fixture() -> None:
-    example = DOC.split("## 12. Example", 1)[1]
+    example = DOC.split("## 13. Example", 1)[1]
     block = re.search(r"```json\n(.*?)\n```", example, re.S)
     assert block is not None
     fixture = ROOT / "tests" / "fixtures" / "valid" / "docs-example.json"
