@@ -229,6 +229,11 @@ class LLM:
         self._trainer = None
         return self._frozen
 
+    @property
+    def frozen(self) -> tuple[int, ...]:
+        """The indices of the layers :meth:`freeze` named (none by default)."""
+        return self._frozen
+
     def _ensure_trainer(self) -> training.Trainer:
         if self._trainer is None:
             self._trainer = training.Trainer(self._checkpoint, frozen=self._frozen)

@@ -121,9 +121,21 @@ def prepare(args: argparse.Namespace, stderr: TextIO) -> Tuning:
             )
         )
         names.append(name)
+    before = len(llm.checkpoint.vocab)
     notes.append(_new_words(args, llm, phases, names))
     if args.freeze is not None:
         notes.append(_freeze(llm, args.freeze))
+        added = len(llm.checkpoint.vocab) - before
+        held = [
+            f"network[{index}]"
+            for index in llm.frozen
+            if added and index in (0, len(llm.checkpoint.network) - 1)
+        ]
+        if held:
+            stderr.write(
+                f"rustgpt: warning: {' and '.join(held)} frozen: the {added} new words keep "
+                "the values they were drawn with there (freeze blocks to train them)\n"
+            )
     recorded = [] if state is None else state.schedule
     schedule = [Phase(p.name, [], p.epochs, p.learning_rate) for p in recorded] + phases
     return Tuning(llm, phases, schedule, tuple(notes))

@@ -146,6 +146,17 @@ def test_frozen_layers_are_saved_bit_for_bit(
             assert all(a != b for a, b in zip(arrays(old), arrays(new), strict=True))
 
 
+def test_new_words_in_a_frozen_layer_are_warned_about(folder: Path) -> None:
+    flags = ["--corpus", folder / "new.json", "--epochs", "1"]
+    code, _, err = tune(folder, *flags, "--freeze", "embeddings,blocks")
+    assert code == 0
+    assert err == (
+        "rustgpt: warning: network[0] frozen: the 5 new words keep the values they were "
+        "drawn with there (freeze blocks to train them)\n"
+    )
+    assert tune(folder, *flags, "--freeze", "blocks")[2] == ""
+
+
 def test_a_schedule_that_stopped_early_ends_where_it_stopped(folder: Path) -> None:
     code, out, err = tune(
         folder, "--corpus", folder / "facts.json", "--epochs", "1", base="part.json"
