@@ -36,7 +36,7 @@ SHOWN = 5
 def configure(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "fine-tuning (--from): new phases on --corpus and/or --chat-corpus, after the "
-        "checkpoint's finished schedule"
+        "checkpoint's training"
     )
     group.add_argument(
         "--from",
