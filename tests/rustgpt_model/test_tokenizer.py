@@ -3,7 +3,7 @@ import string
 import pytest
 
 from rustgpt_format import Vocab
-from rustgpt_model.tokenizer import build_vocab, decode, encode, split_tokens
+from rustgpt_model.tokenizer import build_vocab, count_unknown, decode, encode, split_tokens
 
 SPLITS = [
     ("", []),  # empty input
@@ -86,3 +86,17 @@ def test_every_ascii_punctuation_character_splits_a_word(mark: str) -> None:
 def test_other_characters_stay_inside_the_word(char: str) -> None:
     """Letters, digits and non-ASCII punctuation (¿, –) are word characters to RustGPT."""
     assert split_tokens(f"ab{char}cd") == [f"ab{char}cd"]
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("Hello world!", (0, 3)),
+        ("Hello there world </s>", (1, 4)),  # 'there'
+        ("hello, you", (3, 3)),  # case matters; ',' is not in the vocabulary
+        ("", (0, 0)),
+    ],
+)
+def test_count_unknown_counts_the_tokens_encode_skips(text: str, counted: tuple[int, int]) -> None:
+    assert count_unknown(VOCAB, text) == counted
+    assert len(encode(VOCAB, text)) == counted[1] - counted[0]
