@@ -212,13 +212,21 @@ def _array_from_python(value: object, info: core_schema.ValidationInfo) -> np.nd
 # --- writing ------------------------------------------------------------------------
 
 
-def wire_numbers(values: np.ndarray) -> np.ndarray | orjson.Fragment:
-    """The `data` list of an array as orjson should write it (flat, shortest texts)."""
+def wire_numbers(values: np.ndarray) -> np.ndarray | list[Any]:
+    """The `data` list of an array as orjson should write it (flat, shortest texts).
+
+    An array holding the odd pair becomes a list of float32 scalars with those two as
+    their longer text, so that orjson still lays it out (one number per line when
+    indenting, as serde_json's pretty printer does) and only the rare array pays.
+    """
     flat = values.reshape(-1)
-    if not ((flat.view(np.uint32) & 0x7FFFFFFF) == _ODD_BITS).any():
+    odd = np.flatnonzero((flat.view(np.uint32) & 0x7FFFFFFF) == _ODD_BITS)
+    if not odd.size:
         return flat
-    text = orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY)
-    return orjson.Fragment(_ODD_TEXT.sub(_ODD_LONG.encode(), text))
+    items: list[Any] = list(flat)
+    for index in odd:
+        items[index] = wire_scalar(float(flat[index]))
+    return items
 
 
 def wire_scalar(value: float) -> np.float32 | orjson.Fragment:

@@ -387,15 +387,7 @@ def test_rustgpt_saves_extreme_values_as_documented(
     assert compare_every_float(load(again), reference(again)) > 30_000
 
 
-ODD_PRETTY = pytest.mark.xfail(
-    strict=True,
-    reason="an array holding ±0x15AE43FD is written as an orjson.Fragment "
-    "(float32.wire_numbers), which OPT_INDENT_2 does not indent: the array comes out on "
-    "one line where serde_json's to_string_pretty puts one number per line",
-)
-
-
-@pytest.mark.parametrize("indent", [None, pytest.param(2, marks=ODD_PRETTY)])
+@pytest.mark.parametrize("indent", [None, 2])
 def test_rustgpt_saves_0x15ae43fd_by_its_shortest_text(
     oracle: Oracle,  # noqa: F811
     odd_checkpoint: rf.Checkpoint,
