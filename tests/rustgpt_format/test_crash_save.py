@@ -208,9 +208,66 @@ def test_a_failed_write_is_a_checkpoint_error_and_keeps_the_old_file(
     else:
         monkeypatch.setattr(files.os, where, fail(error))
     with pytest.raises(rf.CheckpointError) as caught:
-        rf.save(random_checkpoint(vocab_size=5, embedding_dim=2, hidden_dim=2, max_seq_len=2), target)
+        rf.save(
+            random_checkpoint(vocab_size=5, embedding_dim=2, hidden_dim=2, max_seq_len=2), target
+        )
     monkeypatch.undo()
     assert caught.value.message == f"cannot write {target}: {os.strerror(error)}"
     assert target.read_bytes() == before
     assert rf.load(target) == tiny_checkpoint()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
+# A saver that stops half-way through writing its temporary file and waits there, so
+# that the kill is known to land mid-write (a kill at a random moment may not).
+STALLING_SAVER = """
+import os, sys, time
+import rustgpt_format as rf
+from rustgpt_format import atomic
+from rustgpt_format.examples import random_checkpoint
+
+real_fdopen = os.fdopen
+
+class Stalling:
+    def __init__(self, fd, mode):
+        self.stream = real_fdopen(fd, mode)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.stream.close()
+    def write(self, data):
+        self.stream.write(data[: len(data) // 2])
+        self.stream.flush()
+        print("mid-write", len(data), flush=True)
+        time.sleep(600)
+
+atomic.os.fdopen = Stalling  # atomic.os is the os module: only this process is patched
+rf.save(random_checkpoint(seed=2, vocab_size=40, embedding_dim=16, hidden_dim=32, max_seq_len=8), sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("name", ["model.json", "model.json.gz"])
+def test_a_kill_that_lands_mid_write_leaves_the_old_file(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    old = random_checkpoint(seed=1, vocab_size=40, embedding_dim=16, hidden_dim=32, max_seq_len=8)
+    rf.save(old, target)
+    before = target.read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLING_SAVER, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        said, size = process.stdout.readline().split()
+        assert said == "mid-write"
+        [partial] = [tmp_path / n for n in temporaries(tmp_path)]  # the saver's, half written
+        assert f".{process.pid}." in partial.name
+        assert partial.stat().st_size == int(size) // 2
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert target.read_bytes() == before
+    assert rf.load(target) == old
+    assert temporaries(tmp_path) == [partial.name]  # left by the killed saver
+    rf.save(tiny_checkpoint(), tmp_path / "other.json")  # the next save to the folder cleans up
+    assert temporaries(tmp_path) == []
