@@ -40,10 +40,13 @@ def cross_entropy(
     probabilities = softmax(logits)  # (T, V)
     rows = np.arange(len(targets))
     picked = np.maximum(probabilities[rows, targets], PROBABILITY_FLOOR)  # (T,)
-    loss = float(-np.log(picked).mean())
+    # mean() without its Python layer, to the bit: the sum in the array's dtype, divided
+    # in float64 and rounded back, as np.mean does
+    total = np.add.reduce(np.negative(np.log(picked, out=picked), out=picked))
+    loss = float(total.dtype.type(float(total) / len(targets)))
     grad = probabilities  # (T, V), reused in place
     grad[rows, targets] -= 1
-    grad /= grad.dtype.type(len(targets))
+    grad /= len(targets)
     if clip is not None and clip * clip * len(targets) <= _MOST_SQUARED_ROW_NORM:
         norm = float(np.sqrt(np.sum(grad * grad)))
         if norm > clip:

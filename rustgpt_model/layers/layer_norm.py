@@ -33,7 +33,7 @@ def forward(layer: LayerNorm, x: Array) -> tuple[Array, Cache]:
     >>> y.shape
     (2, 4)
     """
-    width = x.dtype.type(x.shape[1])
+    width = x.shape[1]  # a Python int: each division rounds it to x's dtype, as before
     mean = np.add.reduce(x, axis=1, keepdims=True)  # (T, 1)
     mean /= width
     centered = x - mean  # (T, d)
@@ -41,7 +41,7 @@ def forward(layer: LayerNorm, x: Array) -> tuple[Array, Cache]:
     std = np.add.reduce(work, axis=1, keepdims=True)  # (T, 1)
     std /= width
     np.sqrt(std, out=std)
-    scale = std + x.dtype.type(layer.epsilon)  # (T, 1)
+    scale = std + layer.epsilon  # (T, 1); ε a Python float, rounded to x's dtype
     normalized = centered / scale  # (T, d)
     y: Array = np.multiply(normalized, layer.gamma, out=work)  # (T, d)
     y += layer.beta
@@ -56,12 +56,12 @@ def backward(layer: LayerNorm, cache: Cache, grad_output: Array, grad: LayerNorm
     A row with std = 0 has c = 0, and its second term is taken as 0.
     """
     centered, std, scale, normalized = cache
-    width = grad_output.dtype.type(grad_output.shape[1])
+    width = grad_output.shape[1]
     work = grad_output * normalized  # (T, d), reused below
     np.add.reduce(work, axis=0, keepdims=True, out=grad.gamma)  # (1, d)
     np.add.reduce(grad_output, axis=0, keepdims=True, out=grad.beta)  # (1, d)
     g: Array = grad_output * layer.gamma  # (T, d), becomes dL/dx
-    safe_std = np.where(std > 0, std, 1)  # (T, 1)
+    safe_std = std + (std == 0)  # (T, 1): std, or 1 where it is 0 (adding 0 changes no bit)
     np.multiply(g, centered, out=work)
     coupling = np.add.reduce(work, axis=1, keepdims=True)  # (T, 1)
     coupling /= width
