@@ -14,6 +14,7 @@ import jsonschema
 
 from rustgpt_format.errors import join_path
 from rustgpt_format.float32 import describe
+from rustgpt_format.versions import FORMAT_VERSION
 
 _TYPES = {
     "object": "an object",
@@ -72,11 +73,12 @@ def house_messages(where: str, error: jsonschema.ValidationError) -> list[tuple[
     if keyword in ("minItems", "maxItems") and isinstance(found, list):
         bound = "at least" if keyword == "minItems" else "at most"
         return [(where, f"expected {bound} {expected} items, found {len(found)}")]
-    if keyword == "pattern" and where == "format_version":
+    if keyword == "pattern" and where == "format_version":  # the reader's words, no regex
         return [
             (
                 where,
-                f"expected a version \"MAJOR.MINOR\" matching {expected}, found {describe(found)}",
+                f'expected a version "MAJOR.MINOR" such as {FORMAT_VERSION!r}, '
+                f"found {describe(found)}",
             )
         ]
     return [(where, _short(error.message))]

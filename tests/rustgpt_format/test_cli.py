@@ -251,9 +251,16 @@ def _mutated(change: object) -> bytes:
                 "reads 1.x: upgrade rustgpt-format to read it [reader]"
             ],
         ),
+        (
+            _mutated(lambda d: d.update(format_version="1.0.0")),
+            [
+                "format_version: expected a version \"MAJOR.MINOR\" such as '1.0', found "
+                "string '1.0.0' [schema, pattern]"
+            ],
+        ),
     ],
     ids=["null", "null-config", "missing", "unknown-key", "const", "exclusive-minimum",
-         "minimum", "null-number", "newer-major"],
+         "minimum", "null-number", "newer-major", "version-text"],
 )
 def test_messages_in_the_house_style(data: bytes, lines: list[str], tmp_path: Path) -> None:
     path = tmp_path / "m.json"
