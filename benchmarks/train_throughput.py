@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 import tracemalloc
@@ -149,6 +150,25 @@ def TorchRustGPT(checkpoint: Checkpoint) -> Any:  # noqa: N802  (a class built o
     return Model()
 
 
+def blas() -> str:
+    """NumPy's BLAS and the kernels it runs: OPENBLAS_CORETYPE, where set, picks older ones."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS unknown (threadpoolctl not installed)"
+    found = [
+        f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('architecture')} kernels)"
+        for pool in threadpool_info()
+        if pool.get("user_api") == "blas" and "numpy" in str(pool.get("filepath"))
+    ]
+    forced = {
+        key: os.environ[key]
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+        if key in os.environ
+    }
+    return ", ".join(found or ["BLAS unknown"]) + (f"; set: {forced}" if forced else "")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="RustGPT's corpus folder")
@@ -202,6 +222,7 @@ def main(argv: list[str]) -> int:
         ratio = "" if rate == numpy_rate else f"   numpy / this = {numpy_rate / rate:.2f}x"
         print(f"{rate:9,.0f} tokens/s  {name}{ratio}")
     print(f"numpy: peak memory allocated by one training step: {peak / 2**20:.2f} MiB")
+    print(f"numpy: {blas()}")
     return 0
 
 
