@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 import rustgpt_format as rf
+from rustgpt_format.boundary import validated
 from rustgpt_format.examples import tiny_checkpoint
 from tests.strategies import SPECIAL_BITS
 
@@ -180,3 +181,71 @@ def test_rustgpts_short_text_in_a_scalar_position_reads_as_the_pair(dialect: str
     state = back.optimizer_gamma
     found = [back.epsilon, state.beta1, state.beta2, state.epsilon]
     assert [hex(bits_of(v)) for v in found] == [hex(ODD_BITS)] * 4
+
+
+TOO_BIG = "expected a finite float32 (magnitude below 3.4028235e38), found "
+NOT_A_NUMBER = "expected a number, found "
+
+# (the first number of an array as JSON text; the message from a file, then from a Python
+# document, where they differ: the JSON reader reads a long integer as a float64)
+REFUSED_NUMBERS: list[tuple[bytes, str, str | None]] = [
+    (b"null", NOT_A_NUMBER + "null", None),
+    (b"true", NOT_A_NUMBER + "true", None),
+    (b"false", NOT_A_NUMBER + "false", None),
+    (b'"' + b"x" * 40 + b'"', NOT_A_NUMBER + "string '" + "x" * 40 + "'", None),  # shown whole
+    (b'"' + b"y" * 41 + b'"', NOT_A_NUMBER + "string '" + "y" * 37 + "...'", None),  # cut
+    (b'{"a":1}', NOT_A_NUMBER + "an object", None),
+    (b"[1,2]", NOT_A_NUMBER + "an array of 2 items", None),
+    (b"3.5e38", TOO_BIG + "3.5e+38", None),
+    (b"-3.5e38", TOO_BIG + "-3.5e+38", None),
+    (b"1" + b"0" * 39, TOO_BIG + "1e+39", TOO_BIG + "1" + "0" * 39),  # 40 digits: written out
+    (b"9" * 40, TOO_BIG + "1e+40", TOO_BIG + "9" * 40),
+    (b"1" + b"0" * 40, TOO_BIG + "1e+40", TOO_BIG + "an integer of 41 digits"),  # by its length
+    (b"9" * 41, TOO_BIG + "1e+41", TOO_BIG + "an integer of 41 digits"),
+    (b"1" + b"0" * 99, TOO_BIG + "1e+99", TOO_BIG + "an integer of 100 digits"),
+    (b"-" + b"9" * 99, TOO_BIG + "-1e+99", TOO_BIG + "an integer of 99 digits"),
+]
+
+
+def first_number_replaced(text: bytes) -> tuple[bytes, dict]:  # type: ignore[type-arg]
+    data = rf.dumps(tiny_checkpoint())
+    marker = b'"token_embeddings":{"v":1,"dim":[3,4],"data":['
+    start = data.index(marker) + len(marker)
+    end = data.index(b",", start)
+    changed = data[:start] + text + data[end:]
+    document = orjson.loads(data)
+    document["network"][0]["token_embeddings"]["data"][0] = json.loads(text)
+    return changed, document
+
+
+@pytest.mark.parametrize(("text", "message", "python"), REFUSED_NUMBERS, ids=lambda x: str(x)[:30])
+def test_a_refused_number_is_named_as_the_reader_saw_it(
+    text: bytes, message: str, python: str | None
+) -> None:
+    """From a file and from a Python document, and without a warning from NumPy."""
+    data, document = first_number_replaced(text)
+    readers = [
+        (lambda: rf.loads(data), message),
+        (lambda: validated(rf.Checkpoint, document), python or message),
+    ]
+    for read, expected in readers:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an overflow warning from the float32 cast
+            with pytest.raises(rf.CheckpointError) as caught:
+                read()
+        assert (caught.value.path, caught.value.message) == (
+            "network[0].token_embeddings.data[0]",
+            expected,
+        )
+
+
+def test_an_integer_beyond_float64_in_a_python_document_is_named_by_its_length() -> None:
+    """Too large even for a float64 (JSON readers refuse its text outright)."""
+    document = orjson.loads(rf.dumps(tiny_checkpoint()))
+    document["network"][0]["token_embeddings"]["data"][1] = -(10**400)
+    with pytest.raises(rf.CheckpointError) as caught:
+        validated(rf.Checkpoint, document)
+    assert (caught.value.path, caught.value.message) == (
+        "network[0].token_embeddings.data[1]",
+        TOO_BIG + "an integer of 401 digits",
+    )
