@@ -72,8 +72,8 @@ class _Hyper(NamedTuple):
         )
 
 
-_Views = tuple[Array, Array, Array, Array, Array, Array]
-"""(parameters, gradients, m, v, scratch, scratch) of one block."""
+_Views = tuple[Array, Array, Array, Array, Array]
+"""(parameters, gradients, m, v, scratch) of one block."""
 
 
 class _Group(NamedTuple):
@@ -139,7 +139,7 @@ class FusedAdam:
         self.m = np.empty(total, np.float32)
         self.v = np.empty(total, np.float32)
         # one block of scratch, reused by every block: it stays in cache
-        self._scratch = (np.empty(_BLOCK, np.float32), np.empty(_BLOCK, np.float32))
+        self._scratch = np.empty(_BLOCK, np.float32)
         self._segments: list[_Segment] = []
         start = 0
         for layer, name, state in pairs:
@@ -274,8 +274,7 @@ class FusedAdam:
                 grads[lo - start : hi - start],
                 self.m[lo:hi],
                 self.v[lo:hi],
-                self._scratch[0][: hi - lo],
-                self._scratch[1][: hi - lo],
+                self._scratch[: hi - lo],
             )
             for lo, hi in itertools.pairwise(edges)
         ]
@@ -303,8 +302,8 @@ def _group_spans(starts: list[int], total: int) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def _adam(p: Array, g: Array, m: Array, v: Array, u: Array, d: Array, hyper: _Hyper) -> None:
-    """One Adam update of a block (see :class:`_Hyper`); ``u`` and ``d`` are scratch.
+def _adam(p: Array, g: Array, m: Array, v: Array, u: Array, hyper: _Hyper) -> None:
+    """One Adam update of a block (see :class:`_Hyper`); ``u`` is scratch.
 
     In-place and one-input operations where the arithmetic allows: on NumPy they run
     about twice as fast as an operation writing a third array.
@@ -317,11 +316,11 @@ def _adam(p: Array, g: Array, m: Array, v: Array, u: Array, d: Array, hyper: _Hy
     np.square(g, out=u)  # g·g, the same rounding
     u *= square_share
     v += u  # (n,) second moment
-    np.sqrt(v, out=d)
-    d += epsilon
-    np.divide(m, d, out=d)
-    d *= step_size
-    p -= d
+    np.sqrt(v, out=u)
+    u += epsilon
+    np.divide(m, u, out=u)
+    u *= step_size
+    p -= u
 
 
 def _bind(buffer: Array, start: int, stop: int, values: Array) -> Array:
