@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Annotated
 
 import numpy as np
 import orjson
 import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import rustgpt_format as rf
 from rustgpt_format.boundary import validated
 from rustgpt_format.examples import tiny_checkpoint
+from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA, AS_FLOAT32, Float32Array
 from tests.strategies import SPECIAL_BITS
 
 
@@ -130,6 +133,7 @@ def test_scalars_are_float32_and_written_shortest() -> None:
 ODD_BITS = 0x15AE43FD
 ODD = float(np.array([ODD_BITS], np.uint32).view(np.float32)[0])
 ODD_LONG, ODD_SHORT = b"7.038530691851209e-26", b"7.038531e-26"
+ODD_SHORT_VALUE = float(ODD_SHORT)  # what a float64 reader makes of the short text
 
 
 def bits_of(value: float) -> int:
@@ -249,3 +253,83 @@ def test_an_integer_beyond_float64_in_a_python_document_is_named_by_its_length()
         "network[0].token_embeddings.data[1]",
         TOO_BIG + "an integer of 401 digits",
     )
+
+
+def sample_model() -> type[BaseModel]:
+    """A caller's own model using the format's types, built when called (not at import)."""
+
+    class Sample(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        weights: Float32Array
+        scale: Annotated[float, AS_FLOAT32]
+        rate: Annotated[float, Field(ge=0), AS_FLOAT32]
+
+    return Sample
+
+
+def test_a_callers_model_reads_the_wire_form_and_rounds_scalars_to_float32() -> None:
+    sample = sample_model().model_validate(
+        {
+            "weights": {"v": 1, "dim": [1, 2], "data": [0.1, 2]},
+            "scale": 0.1,
+            "rate": ODD_SHORT_VALUE,
+        }
+    )
+    assert sample.weights.dtype == np.float32 and sample.weights.shape == (1, 2)  # type: ignore[attr-defined]
+    assert sample.scale == 0.10000000149011612  # type: ignore[attr-defined]
+    assert bits_of(sample.rate) == ODD_BITS  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "scale",
+    ["0.5", True, float("inf"), float("nan"), 3.5e38],
+    ids=["text", "bool", "inf", "nan", "big"],
+)
+def test_a_callers_model_refuses_what_the_format_refuses(scale: object) -> None:
+    with pytest.raises(ValidationError):
+        sample_model().model_validate(
+            {"weights": {"v": 1, "dim": [1, 1], "data": [0.0]}, "scale": scale, "rate": 0}
+        )
+
+
+def test_a_callers_model_writes_the_wire_form() -> None:
+    model = sample_model()
+    sample = model(weights=np.array([[0.5, ODD]], np.float32), scale=ODD, rate=0.25)
+    python = sample.model_dump()
+    assert isinstance(python["weights"], np.ndarray) and python["scale"] == ODD
+    assert sample.model_dump(mode="json")["weights"] == {"v": 1, "dim": [1, 2], "data": [0.5, ODD]}
+    wire = orjson.dumps(
+        sample.model_dump(context={"wire": True}), option=orjson.OPT_SERIALIZE_NUMPY
+    )
+    assert wire == (
+        b'{"weights":{"v":1,"dim":[1,2],"data":[0.5,'
+        + ODD_LONG
+        + b']},"scale":'
+        + ODD_LONG
+        + b',"rate":0.25}'
+    )
+    back = model.model_validate(orjson.loads(wire))
+    assert bits_of(back.scale) == ODD_BITS  # type: ignore[attr-defined]
+    assert back.weights.view(np.uint32).tolist() == sample.weights.view(np.uint32).tolist()  # type: ignore[attr-defined]
+
+
+def test_a_callers_model_has_the_format_json_schema_of_numbers_and_arrays() -> None:
+    schema = sample_model().model_json_schema()
+    properties = schema["properties"]
+    weights = properties["weights"]
+    if "$ref" in weights:
+        weights = schema["$defs"][weights["$ref"].split("/")[-1]]
+    assert weights == ARRAY2_JSON_SCHEMA
+    bound = 3.4028235677973366e38
+    assert properties["scale"] == {
+        "exclusiveMaximum": bound,
+        "exclusiveMinimum": -bound,
+        "title": "Scale",
+        "type": "number",
+    }
+    assert properties["rate"] == {
+        "exclusiveMaximum": bound,
+        "minimum": 0.0,
+        "title": "Rate",
+        "type": "number",
+    }
