@@ -49,6 +49,11 @@ class Checkpoint(FormatModel):
     __hash__ = None  # type: ignore[assignment]
 
 
+LAYER_HOLDERS: list[type[FormatModel]] = [Checkpoint]
+"""Models whose fields hold the union of layer kinds: rebuilt when a kind is registered
+(a model defined elsewhere, such as ``Parts``, adds itself)."""
+
+
 def _same(a: object, b: object) -> bool:
     """Field by field; arrays by shape and bits (so -0.0 != 0.0, and a NaN equals itself)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
@@ -91,7 +96,5 @@ def unregister_layer_kind(kind: type[LayerBase]) -> None:
 
 def _rebuild() -> None:
     """Rebuild every model that holds the union of layer kinds."""
-    from rustgpt_format.models.parts import Parts  # it builds on Checkpoint
-
-    Checkpoint.model_rebuild(force=True)
-    Parts.model_rebuild(force=True)
+    for model in LAYER_HOLDERS:
+        model.model_rebuild(force=True)

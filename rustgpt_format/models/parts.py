@@ -16,7 +16,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from rustgpt_format.errors import FieldError
 from rustgpt_format.models.base import FormatModel
-from rustgpt_format.models.checkpoint import Checkpoint, _same
+from rustgpt_format.models.checkpoint import LAYER_HOLDERS, Checkpoint, _same
 from rustgpt_format.models.config import ModelConfig
 from rustgpt_format.models.layers import LAYER_KINDS, Layer
 from rustgpt_format.models.structure import ORDER, check_shapes
@@ -153,3 +153,6 @@ class Parts(FormatModel):
     def layers(self) -> list[Layer]:
         """The layers in network order."""
         return [self.network[index] for index in sorted(self.network)]
+
+
+LAYER_HOLDERS.append(Parts)

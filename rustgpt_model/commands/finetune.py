@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from rustgpt_format import TrainingState
 from rustgpt_format.models.parts import BLOCKS, LayerSelector
@@ -22,6 +22,24 @@ from rustgpt_model.commands.common import CommandError, corpus, load_model
 from rustgpt_model.llm import LLM
 from rustgpt_model.tokenizer import split_tokens
 from rustgpt_model.train import Phase
+
+
+class PhaseOptions(Protocol):
+    """The options of one phase of ``rustgpt train`` (its ``PhaseOptions``)."""
+
+    @property
+    def corpus(self) -> str: ...  # the attribute of each option on the parsed arguments
+    @property
+    def epochs(self) -> str: ...
+    @property
+    def lr(self) -> str: ...
+    @property
+    def default_corpus(self) -> str: ...
+    @property
+    def default_epochs(self) -> int: ...
+    @property
+    def default_lr(self) -> float: ...
+
 
 NEW_WORDS = ("extend", "ignore", "error")
 """What ``--new-words`` can do with words the vocabulary lacks; the first is the default."""
@@ -60,26 +78,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_options(args: argparse.Namespace) -> None:
-    """Refuse, before any work, options that do not go with ``--from`` (or only with it)."""
-    from rustgpt_model.commands.train import ARCHITECTURE, option
+def check_options(args: argparse.Namespace, architecture: Iterable[str]) -> None:
+    """Refuse, before any work, options that do not go with ``--from`` (or only with it).
 
+    ``architecture``: the attributes of the options that size a new model.
+    """
     if args.base is None:
         for name in ("new_words", "freeze"):
             if getattr(args, name) is not None:
-                raise CommandError(f"{option(name)}: only with --from (fine-tuning)")
+                raise CommandError(f"{_flag(name)}: only with --from (fine-tuning)")
         return
     if args.resume is not None:
         raise CommandError("--from: not with --resume (one starts new phases, one continues)")
     if args.max_epochs is not None:
         raise CommandError("--max-epochs: not with --from (a fine-tuning run is not resumable)")
-    given = [key for key in ARCHITECTURE if getattr(args, key) is not None]
+    given = [key for key in architecture if getattr(args, key) is not None]
     if given:
         raise CommandError(
-            f"{option(given[0])}: not allowed with --from (the checkpoint fixes the model)"
+            f"{_flag(given[0])}: not allowed with --from (the checkpoint fixes the model)"
         )
     if args.corpus is None and args.chat_corpus is None:
         raise CommandError("--from needs --corpus and/or --chat-corpus: the texts to fine-tune on")
+
+
+def _flag(attribute: str) -> str:
+    """The flag of an argument attribute: ``new_words`` is ``--new-words``."""
+    return "--" + attribute.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -94,10 +118,14 @@ class Tuning:
     notes: tuple[str, ...]
 
 
-def prepare(args: argparse.Namespace, stderr: TextIO) -> Tuning:
-    """Load ``--from``, build the new phases, deal with new words, freeze; see the module."""
-    from rustgpt_model.commands.train import SCHEDULE
+def prepare(
+    args: argparse.Namespace, stderr: TextIO, schedule_options: Sequence[PhaseOptions]
+) -> Tuning:
+    """Load ``--from``, build the new phases, deal with new words, freeze; see the module.
 
+    ``schedule_options``: each phase's options (``rustgpt train``'s ``SCHEDULE``); a
+    corpus given for a phase makes a fine-tuning phase with that phase's epochs and rate.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         llm = load_model(args.base)  # RustGPT's own files are migrated, with a warning
@@ -106,7 +134,7 @@ def prepare(args: argparse.Namespace, stderr: TextIO) -> Tuning:
     state = llm.checkpoint.training
     notes = [] if state is None else _end_schedule(state, args.base)
     phases, names = [], []
-    for options in SCHEDULE:
+    for options in schedule_options:
         path = getattr(args, options.corpus)
         if path is None:
             continue

@@ -28,6 +28,7 @@ from rustgpt_model.commands.common import (
     human,
     load_model,
 )
+from rustgpt_model.commands.loss_plot import check_plot_target, save_loss_plot
 from rustgpt_model.corpus import CHAT, PRETRAINING
 from rustgpt_model.llm import LLM
 from rustgpt_model.tokenizer import build_vocab
@@ -152,7 +153,7 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
     _check_options(args)
     notes: tuple[str, ...] = ()
     if args.base is not None:
-        tuning = finetune.prepare(args, stderr)
+        tuning = finetune.prepare(args, stderr, SCHEDULE)
         llm, phases, notes = tuning.llm, tuning.schedule, tuning.notes
     elif args.resume is not None:
         llm = load_model(args.resume)
@@ -373,7 +374,7 @@ def _agree(
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    finetune.check_options(args)
+    finetune.check_options(args, ARCHITECTURE)
     if args.resume is not None:
         given = [key for key in ARCHITECTURE if getattr(args, key) is not None]
         if given:
@@ -388,14 +389,10 @@ def _check_options(args: argparse.Namespace) -> None:
             raise CommandError(
                 "--plot needs matplotlib: pip install 'rustgpt-format[plot]'"
             ) from None
-        from rustgpt_model.commands.loss_plot import check_plot_target
-
         check_plot_target(args.plot, args.out)
 
 
 def _plot(llm: LLM, path: Path, out: Path) -> None:
-    from rustgpt_model.commands.loss_plot import save_loss_plot
-
     state = llm.checkpoint.training
     assert state is not None
     try:
