@@ -3,8 +3,9 @@
     python scripts/scaling_report.py [--big-bytes 1073741824]
 
 Scaling: each construction of tests/rustgpt_format/test_scaling.py at the size issue
-15 reported and at 10 times that size, read by ``rustgpt_format.load`` from a file;
-a linear reader takes about 10 times as long. Memory: the peak resident memory of a
+15 reported and at 10 times that size, read by ``rustgpt_format.load`` from a file
+(best of 3 when a load takes under a second); a linear reader takes about 10 times as
+long. Memory: the peak resident memory of a
 fresh process loading each file (Linux: VmHWM after resetting it through
 /proc/self/clear_refs), above what the process held before: for ``load(path)``, and
 for the JSON reader alone given the file's bytes already read (inflated, for gzip),
@@ -38,13 +39,17 @@ from tests.rustgpt_format.test_scaling import (  # noqa: E402
 
 
 def timed_load(path: Path) -> tuple[float, str]:
-    start = time.perf_counter()
-    try:
-        rf.load(path)
-        outcome = "read"
-    except rf.CheckpointError as error:
-        outcome = f"refused: {error.message[:50]}..."
-    return time.perf_counter() - start, outcome
+    """Seconds to load (best of 3 when under a second: the machine is shared), outcome."""
+    times: list[float] = []
+    while len(times) < 3 and sum(times) < 1:
+        start = time.perf_counter()
+        try:
+            rf.load(path)
+            outcome = "read"
+        except rf.CheckpointError as error:
+            outcome = f"refused: {error.message[:50]}..."
+        times.append(time.perf_counter() - start)
+    return min(times), outcome
 
 
 def scaling(folder: Path) -> None:
