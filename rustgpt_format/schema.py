@@ -55,7 +55,10 @@ def _share_arrays(node: Any) -> Any:
 
     Pydantic's ``discriminator`` keyword (OpenAPI's, not JSON Schema's) is left out:
     strict 2020-12 validators such as Ajv refuse unknown keywords, and the ``oneOf``
-    of layers, each with a ``const`` type, already says everything it does.
+    of layers, each with a ``const`` type, already says everything it does. What
+    pydantic releases spell differently is spelled one way, so the file does not depend
+    on the installed release: an ``enum`` of the ``const`` beside it is dropped, and a
+    bound such as ``1.0`` is written ``1`` (the same number to JSON Schema).
     """
     if node == ARRAY2_JSON_SCHEMA:
         return {"$ref": "#/$defs/Array2"}
@@ -66,9 +69,12 @@ def _share_arrays(node: Any) -> Any:
             else _share_arrays(value)
             for key, value in node.items()
             if not (key == "discriminator" and isinstance(value, dict) and "propertyName" in value)
+            and not (key == "enum" and "const" in node and value == [node["const"]])
         }
     if isinstance(node, list):
         return [_share_arrays(item) for item in node]
+    if isinstance(node, float) and node.is_integer() and abs(node) < 2**53:
+        return int(node)
     return node
 
 
