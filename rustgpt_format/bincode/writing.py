@@ -104,6 +104,15 @@ def _write_array(out: list[bytes], array: object, path: str) -> None:
     if isinstance(data, orjson.Fragment):
         data = _unfragment(data)
     if isinstance(data, list):
+        # the dialect writer's list of float32 scalars, with the odd pair as fragments
+        data = [
+            _unfragment(item)
+            if isinstance(item, orjson.Fragment)
+            else float(item)
+            if isinstance(item, np.floating)
+            else item
+            for item in data
+        ]
         try:  # as the JSON reader reads them: each to its float32, finite
             data = floats_from_numbers(data)
         except FieldError as error:
