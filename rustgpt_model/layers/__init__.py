@@ -8,17 +8,18 @@ Each kernel module names the layer class it computes (``KIND``) and has
   arrays of ``grad`` (a layer of the same kind) and returns dL/dx (None for the
   embeddings, which have no input to differentiate).
 
-:data:`KERNELS` maps each layer kind of ``rustgpt_format``'s ``Layer`` union to its module;
-the kinds are read from the union, so a kind added there needs only its kernel module
-here (:func:`register` adds one from outside the package).
+:data:`KERNELS` maps each layer kind of ``rustgpt_format`` (its registry of kinds, which
+makes the ``Layer`` union) to its module; the kinds are read from that registry, so a kind
+added there needs only its kernel module here (:func:`register` adds one from outside
+the package).
 """
 
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Protocol, cast, get_args
+from typing import Any, Protocol, cast
 
-from rustgpt_format import Layer
+from rustgpt_format.models import LAYER_KINDS
 from rustgpt_model.layers import attention, embeddings, feed_forward, layer_norm, output
 from rustgpt_model.ops import Array
 
@@ -49,13 +50,12 @@ class Kernel(Protocol):
 
 
 def layer_kinds() -> tuple[type[Any], ...]:
-    """The layer classes of ``rustgpt_format``'s ``Layer`` union, in its order.
+    """The layer classes ``rustgpt_format`` knows (those of its ``Layer`` union), in order.
 
     >>> [kind.__name__ for kind in layer_kinds()][:2]
     ['Embeddings', 'SelfAttention']
     """
-    union = get_args(Layer)[0]  # Annotated[A | B | ..., Field(discriminator="type")]
-    return get_args(union)
+    return tuple(LAYER_KINDS.values())
 
 
 KERNELS: dict[type[Any], Kernel] = {}

@@ -9,12 +9,13 @@ import pytest
 
 from rustgpt_format import Layer, LayerNorm, SelfAttention
 from rustgpt_format.examples import random_checkpoint
+from rustgpt_format.models import LAYER_KINDS
 from rustgpt_model import layers, network
 
 
 def test_every_kind_of_the_union_has_a_kernel_with_both_passes() -> None:
-    kinds = get_args(get_args(Layer)[0])
-    assert layers.layer_kinds() == kinds
+    kinds = get_args(get_args(Layer)[0])  # Annotated[A | B | ..., ...]
+    assert layers.layer_kinds() == kinds == tuple(LAYER_KINDS.values())
     assert set(layers.KERNELS) == set(kinds)
     for kind, module in layers.KERNELS.items():
         assert module.KIND is kind
