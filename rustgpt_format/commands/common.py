@@ -70,12 +70,15 @@ def advice(message: str) -> str:
     return message.replace(_RAISE, "") if "the format needs" in message else message
 
 
-def input_problem(path: Path, stdin: BinaryIO | None, *, special: bool = False) -> str | None:
+def input_problem(
+    path: Path, stdin: BinaryIO | None, *, special: bool = False, options: bool = True
+) -> str | None:
     """Why ``path`` is not read, or None: a file that could make the command wait forever.
 
     A named pipe with no writer, a device or a socket blocks a reader (a CI job) with
     no end; they are read only when asked (``--special-files``) or as standard input
     (``-``), which is refused when it is a terminal nobody will type a checkpoint into.
+    ``options``: whether the command has ``--special-files`` and ``-`` to suggest.
     """
     if str(path) == STDIN:
         if stdin is not None and stdin.isatty():
@@ -89,9 +92,10 @@ def input_problem(path: Path, stdin: BinaryIO | None, *, special: bool = False) 
         return None  # the reader names the problem (missing, a NUL byte, ...)
     for test, kind in _KINDS:
         if test(mode):
+            advice = f"; pass {SPECIAL_FLAG} to read it, or - to read standard input"
             return (
-                f"not a regular file ({kind}), which could wait forever for data; pass "
-                f"{SPECIAL_FLAG} to read it, or - to read standard input"
+                f"not a regular file ({kind}), which could wait forever for data"
+                + (advice if options else "")
             )
     return None
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
+from rustgpt_format.commands.common import input_problem
 from rustgpt_format.schema import SCHEMA_FILE, json_schema
 
 NAME = "schema"
@@ -51,6 +52,10 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not args.check:
         stdout.write(text)
         return 0
+    refused = input_problem(path, None, options=False)  # a named pipe would wait forever
+    if refused:
+        stderr.write(f"{path}: {refused}\n")
+        return 1
     try:
         current = path.read_text(encoding="utf-8")
     except OSError as error:

@@ -365,3 +365,15 @@ def test_standard_input_that_is_a_terminal_is_refused() -> None:
     assert err.getvalue() == (
         "<stdin>: standard input is a terminal: pipe or redirect a checkpoint into it [file]\n"
     )
+
+
+def test_schema_check_refuses_a_named_pipe(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "schema.json"
+    os.mkfifo(fifo)
+    assert cli("schema", "--check", "--file", str(fifo)) == (
+        1,
+        "",
+        f"{fifo}: not a regular file (a named pipe), which could wait forever for data\n",
+    )

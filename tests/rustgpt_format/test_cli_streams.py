@@ -8,6 +8,7 @@ content reaches the terminal unescaped (issue 10, item 3).
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import orjson
 import pytest
 
 import rustgpt_format as rf
+from rustgpt_format.cli import run
 from rustgpt_format.examples import tiny_checkpoint
 
 FORMAT = [sys.executable, "-m", "rustgpt_format"]
@@ -132,18 +134,29 @@ def test_nothing_from_a_file_s_content_reaches_the_terminal(
 ) -> None:
     path = tmp_path / "model.json"
     path.write_bytes(content)
-    for argv in (["validate"], ["inspect"], ["diff", str(path)], ["convert", "o.json"], ["report"]):
-        argv = [argv[0], str(path), *argv[1:]]
-        done = command([*FORMAT, *argv], cwd=tmp_path)
-        text = done.stdout + done.stderr
-        assert not any((byte < 32 and byte != 10) or 127 <= byte < 160 for byte in text), text
-        assert b"Traceback" not in text and b"\xef\xbf\xbd" not in text  # no U+FFFD either
+    report = ["report", str(path), "-o", str(tmp_path / "r.html")]
+    runs = [["validate", str(path)], ["inspect", str(path)], ["diff", str(path), str(path)],
+            ["convert", str(path), str(tmp_path / "o.json")], report]
+    for argv in runs:  # in-process: what each command writes, before any encoding
+        out, err = io.StringIO(), io.StringIO()
+        code = run(argv, out, err)
+        text = out.getvalue() + err.getvalue()
+        assert not any(_control(char) for char in text), (argv, text)
+        assert "Traceback" not in text and "\ufffd" not in text  # no U+FFFD either
         if argv[0] != "report":  # another command's own words
-            assert done.returncode in (1, 2), argv
-            assert "Limits(" not in text.decode(), text  # raising a limit would not help
-    assert done.stderr.decode().count("\n") >= 1
-    first = command([*FORMAT, "validate", str(path)]).stderr.decode()
+            assert code in (1, 2), argv
+            assert "Limits(" not in text, text  # raising a limit would not help
+    done = command([*FORMAT, "validate", str(path)])  # and as bytes on a strict terminal
+    assert done.returncode == 1 and done.stdout == b""
+    assert not any((byte < 32 and byte != 10) or 127 <= byte < 160 for byte in done.stderr)
+    first = done.stderr.decode()
     assert first.startswith(f"{path}: ") and message in first, first
+
+
+def _control(char: str) -> bool:
+    return (ord(char) < 32 and char != "\n") or 127 <= ord(char) < 160 or not (
+        char.isprintable() or char == "\n"
+    )
 
 
 def test_random_bytes_from_dev_urandom(tmp_path: Path) -> None:
