@@ -80,7 +80,8 @@ def console_main(run: Callable[[list[str], TextIO, TextIO], int], prog: str) -> 
       name that is not UTF-8 under ``PYTHONIOENCODING=utf-8:strict``);
     - a reader of standard output that goes away (``| head -1``) ends the run
       quietly, with exit code 141, as a program killed by SIGPIPE;
-    - Ctrl-C is one line and exit code 130;
+    - Ctrl-C is one line and exit code 130; an unexpected exception (a bug) is one line
+      naming it, and exit code 1;
     - a warning is one line, ``FILE: warning: message`` (``PROG: warning: message``
       when it names no file), never Python's ``file.py:40: FormatWarning:`` lines.
     """
@@ -98,6 +99,13 @@ def console_main(run: Callable[[list[str], TextIO, TextIO], int], prog: str) -> 
         with contextlib.suppress(OSError):
             sys.stderr.write(f"{prog}: interrupted\n")
         code = INTERRUPT_EXIT
+    except Exception as error:  # a bug: one line that says so, still no traceback
+        with contextlib.suppress(OSError):
+            sys.stderr.write(
+                shown(f"{prog}: internal error: {type(error).__name__}: {error}")
+                + f" (a bug in {prog}: please report it with the command line)\n"
+            )
+        code = 1
     sys.exit(code)
 
 

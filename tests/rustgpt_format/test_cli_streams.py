@@ -312,3 +312,17 @@ def test_warnings_are_one_line_in_both_commands(tmp_path: Path) -> None:
     lines = done.stderr.decode().splitlines()
     assert lines[0].startswith(f"{rust}: warning: migrated from format version 0 -> 1.0 ("), lines
     assert not any("FormatWarning" in line or ".py:" in line for line in lines), lines
+
+
+def test_a_bug_is_one_line_not_a_traceback() -> None:
+    """Whatever escapes a command (here a ZeroDivisionError) is named in one line, exit 1."""
+    script = (
+        "import sys; from rustgpt_format.command_line import console_main; "
+        "sys.argv = ['tool']; console_main(lambda argv, out, err: 1 // 0, 'tool')"
+    )
+    done = command([sys.executable, "-c", script])
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert done.stderr == (
+        b"tool: internal error: ZeroDivisionError: integer division or modulo by zero "
+        b"(a bug in tool: please report it with the command line)\n"
+    )

@@ -95,10 +95,14 @@ def test_the_real_pre_commit_passes_ordinary_json_and_fails_a_damaged_checkpoint
     pre-commit builds the hook's environment from the committed hook repository (pip
     install of the clone), so this checks what a user gets, not the working tree.
     """
+    import importlib.util
+
     import rustgpt_format as rf
     from rustgpt_format.commands.schema import schema_text
     from rustgpt_format.examples import tiny_checkpoint
 
+    # a test dependency ([test] extras), never a reason to skip: the hook must be tried
+    assert importlib.util.find_spec("pre_commit") is not None, "pip install pre-commit"
     hooks = tmp_path / "hooks"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(hooks)], check=True)
     repo = tmp_path / "repo"
