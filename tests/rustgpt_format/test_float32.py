@@ -333,3 +333,39 @@ def test_a_callers_model_has_the_format_json_schema_of_numbers_and_arrays() -> N
         "title": "Rate",
         "type": "number",
     }
+
+
+def test_an_empty_array_is_a_shape_like_any_other() -> None:
+    """A dimension of 0 is a count (RustGPT can hold an empty Array2); no data follows."""
+    sample = sample_model().model_validate(
+        {"weights": {"v": 1, "dim": [0, 3], "data": []}, "scale": 1.0, "rate": 0}
+    )
+    assert sample.weights.shape == (0, 3)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("key", ["v", "dim", "data"])
+def test_an_array_without_one_of_its_keys_names_the_key(key: str) -> None:
+    array = {"v": 1, "dim": [1, 1], "data": [0.5]}
+    del array[key]
+    with pytest.raises(rf.CheckpointError) as caught:
+        validated(sample_model(), {"weights": array, "scale": 1.0, "rate": 0})
+    assert (caught.value.path, caught.value.message) == (f"weights.{key}", "missing required key")
+
+
+def test_arrays_can_be_left_out_of_the_wire_form() -> None:
+    """context arrays=False: the document without its numbers (the safetensors header's)."""
+    sample = sample_model()(weights=np.ones((2, 2), np.float32), scale=1.0, rate=0.5)
+    assert sample.model_dump(context={"wire": True, "arrays": False})["weights"] is None
+    assert sample.model_dump(context={"wire": True, "arrays": True})["weights"]["dim"] == [2, 2]
+
+
+def test_a_bound_of_the_field_is_kept_in_the_json_schema() -> None:
+    class Positive(BaseModel):
+        epsilon: Annotated[float, Field(gt=0), AS_FLOAT32]
+
+    assert Positive.model_json_schema()["properties"]["epsilon"] == {
+        "exclusiveMaximum": 3.4028235677973366e38,
+        "exclusiveMinimum": 0.0,
+        "title": "Epsilon",
+        "type": "number",
+    }
