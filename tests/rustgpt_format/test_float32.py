@@ -369,3 +369,72 @@ def test_a_bound_of_the_field_is_kept_in_the_json_schema() -> None:
         "title": "Epsilon",
         "type": "number",
     }
+
+
+DATA_LENGTH = "§2 data holds rows × cols numbers"
+
+# (the array object, path under it, message, rule): refused from a Python document
+REFUSED_ARRAYS: list[tuple[dict, str, str, str]] = [  # type: ignore[type-arg]
+    (
+        {"v": 1, "dim": [2**64, 1], "data": []},
+        "dim[0]",
+        "expected a size below 2^64 (a usize), found 18446744073709551616",
+        "field",
+    ),
+    (
+        {"v": 1, "dim": [1, 2**64 + 5], "data": []},
+        "dim[1]",
+        "expected a size below 2^64 (a usize), found 18446744073709551621",
+        "field",
+    ),
+    (
+        {"v": 1, "dim": [1, 2], "data": [0.5] * 3},
+        "data",
+        "expected 2 numbers (dim 1x2), found 3",
+        DATA_LENGTH,
+    ),
+    (
+        {"v": 1, "dim": [2, 3], "data": [0.5] * 5},
+        "data",
+        "expected 6 numbers (dim 2x3), found 5",
+        DATA_LENGTH,
+    ),
+    (
+        {"v": 1, "dim": [1, 1], "data": "abc"},
+        "data",
+        "expected an array of numbers, found string 'abc'",
+        "field",
+    ),
+    (
+        {"v": 1, "dim": [1, 1], "data": None},
+        "data",
+        "expected an array of numbers, found null",
+        "field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("array", "path", "message", "rule"), REFUSED_ARRAYS)
+def test_a_refused_array_object_is_named_at_its_key(
+    array: dict,
+    path: str,
+    message: str,
+    rule: str,  # type: ignore[type-arg]
+) -> None:
+    with pytest.raises(rf.CheckpointError) as caught:
+        validated(sample_model(), {"weights": array, "scale": 1.0, "rate": 0})
+    assert (caught.value.path, caught.value.message) == (f"weights.{path}", message)
+    assert [problem.rule for problem in caught.value.problems] == [rule]
+
+
+def test_the_json_reader_gives_the_data_length_rule_too() -> None:
+    data = rf.dumps(tiny_checkpoint()).replace(
+        b'"dim":[3,4],"data":[', b'"dim":[3,4],"data":[0.5,', 1
+    )
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(data)
+    assert (caught.value.path, caught.value.message) == (
+        "network[0].token_embeddings.data",
+        "expected 12 numbers (dim 3x4), found 13",
+    )
+    assert [problem.rule for problem in caught.value.problems] == [DATA_LENGTH]
