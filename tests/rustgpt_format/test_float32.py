@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import rustgpt_format as rf
 from rustgpt_format.boundary import validated
 from rustgpt_format.examples import tiny_checkpoint
-from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA, AS_FLOAT32, Float32Array
+from rustgpt_format.float32 import ARRAY2_JSON_SCHEMA, AS_FLOAT32, FINITE_ARRAYS, Float32Array
 from tests.strategies import SPECIAL_BITS
 
 
@@ -438,3 +438,74 @@ def test_the_json_reader_gives_the_data_length_rule_too() -> None:
         "expected 12 numbers (dim 3x4), found 13",
     )
     assert [problem.rule for problem in caught.value.problems] == [DATA_LENGTH]
+
+
+def nan_at(row: int, col: int, shape: tuple[int, int] = (2, 3)) -> np.ndarray:
+    values = np.zeros(shape, np.float32)
+    values[row, col] = np.nan
+    return values
+
+
+# (the weights given as a Python value, the message that refuses it)
+REFUSED_VALUES: list[tuple[object, str]] = [
+    (
+        np.zeros((2, 2)),
+        "expected a 2-D float32 ndarray, found an ndarray of dtype float64 and shape (2, 2)",
+    ),
+    (
+        np.zeros(4, np.float32),
+        "expected a 2-D float32 ndarray, found an ndarray of dtype float32 and shape (4,)",
+    ),
+    (
+        np.zeros((1, 1, 1), np.float32),
+        "expected a 2-D float32 ndarray, found an ndarray of dtype float32 and shape (1, 1, 1)",
+    ),
+    ([[0.5, 1.0]], "expected a float32 ndarray or an array object, found an array of 1 items"),
+    ("weights", "expected a float32 ndarray or an array object, found string 'weights'"),
+    (nan_at(1, 0), "expected a finite float32 (magnitude below 3.4028235e38) at [1, 0], found nan"),
+    (nan_at(0, 2), "expected a finite float32 (magnitude below 3.4028235e38) at [0, 2], found nan"),
+    (
+        nan_at(3, 0, (4, 1)),
+        "expected a finite float32 (magnitude below 3.4028235e38) at [3, 0], found nan",
+    ),
+    (
+        -np.full((1, 2), np.inf, np.float32),
+        "expected a finite float32 (magnitude below 3.4028235e38) at [0, 0], found -inf",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), REFUSED_VALUES, ids=lambda x: str(x)[:20])
+def test_a_refused_python_value_is_named(value: object, message: str) -> None:
+    with pytest.raises(rf.CheckpointError) as caught:
+        validated(sample_model(), {"weights": value, "scale": 1.0, "rate": 0})
+    assert (caught.value.path, caught.value.message) == ("weights", message)
+
+
+def test_an_ndarray_is_kept_as_a_c_contiguous_float32_array() -> None:
+    transposed = np.arange(6, dtype=np.float32).reshape(2, 3).T  # a Fortran-ordered view
+    sample = sample_model()(weights=transposed, scale=1.0, rate=0)
+    assert sample.weights.flags["C_CONTIGUOUS"]  # type: ignore[attr-defined]
+    assert sample.weights.tolist() == transposed.tolist()  # type: ignore[attr-defined]
+
+
+def test_arrays_a_reader_found_finite_are_not_checked_again() -> None:
+    """FINITE_ARRAYS names arrays already checked (one pass over a file's bytes)."""
+    checked = nan_at(0, 0).T  # (a NaN stands for "not looked at again")
+    document = {"weights": checked, "scale": 1.0, "rate": 0}
+    with pytest.raises(ValidationError):
+        sample_model().model_validate(document)
+    sample = sample_model().model_validate(document, context={FINITE_ARRAYS: {id(checked)}})
+    assert sample.weights.flags["C_CONTIGUOUS"]  # type: ignore[attr-defined]
+    assert np.isnan(sample.weights[0, 0])  # type: ignore[attr-defined]
+
+
+def test_the_element_named_is_the_first_that_is_not_a_number() -> None:
+    document = orjson.loads(rf.dumps(tiny_checkpoint()))
+    document["network"][0]["token_embeddings"]["data"][5] = "x"
+    with pytest.raises(rf.CheckpointError) as caught:
+        validated(rf.Checkpoint, document)
+    assert (caught.value.path, caught.value.message) == (
+        "network[0].token_embeddings.data[5]",
+        "expected a number, found string 'x'",
+    )
