@@ -105,7 +105,11 @@ MODULES: dict[str, list[str]] = {
     "rustgpt_format/bincode/reading.py": [f"{FORMAT_TESTS}/bincode/test_reading.py"],
     "rustgpt_model/ops.py": [f"{MODEL_TESTS}/test_loss.py", f"{MODEL_TESTS}/layers"],
     "rustgpt_model/loss.py": [f"{MODEL_TESTS}/test_loss.py"],
-    "rustgpt_model/adam.py": [f"{MODEL_TESTS}/test_adam.py"],
+    "rustgpt_model/adam.py": [
+        f"{MODEL_TESTS}/test_adam.py",
+        f"{MODEL_TESTS}/test_adam_streamed.py",
+        f"{MODEL_TESTS}/test_train.py",
+    ],
     "rustgpt_model/tokenizer.py": [f"{MODEL_TESTS}/test_tokenizer.py"],
     "rustgpt_model/generate.py": [f"{MODEL_TESTS}/test_generate.py"],
     "rustgpt_model/train.py": [f"{MODEL_TESTS}/test_train.py"],
