@@ -1,5 +1,6 @@
 """RustGPT checkpoints as a versioned, validated file format."""
 
+from rustgpt_format.edit import assemble, extend_vocab
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
 from rustgpt_format.float32 import Float32, Float32Array
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
@@ -13,10 +14,12 @@ from rustgpt_format.models import (
     LayerNorm,
     ModelConfig,
     OutputProjection,
+    Parts,
     SelfAttention,
     TrainingPhase,
     TrainingState,
     Vocab,
+    select_layers,
 )
 from rustgpt_format.reading import load, loads
 from rustgpt_format.schema import json_schema
@@ -42,15 +45,19 @@ __all__ = [
     "Limits",
     "ModelConfig",
     "OutputProjection",
+    "Parts",
     "Problem",
     "SelfAttention",
     "TrainingPhase",
     "TrainingState",
     "Vocab",
+    "assemble",
     "dumps",
+    "extend_vocab",
     "json_schema",
     "load",
     "loads",
     "save",
+    "select_layers",
     "validate",
 ]

@@ -103,7 +103,7 @@ def looks_like(head: bytes | bytearray | memoryview, size: int | None = None) ->
     >>> looks_like(b'{"vocab": {}}'), looks_like(b"\\x1f\\x8b\\x08")
     (False, False)
     """
-    raw = bytes(head)
+    raw = head if isinstance(head, bytes) else bytes(head)  # no copy of a whole file
     reader = _Reader(raw, DEFAULT_LIMITS, size=len(raw) if size is None else size)
     try:
         _vocab_and_first_layer(reader)

@@ -108,7 +108,18 @@ class Source:
         if self.size is not None and self.size > limits.max_file_bytes:
             raise too_big(self.size, limits)
         chunks, total = [self._read_ahead], len(self._read_ahead)
-        while chunk := self.stream.read(1 << 20 if self.size is None else max(self.size, 1)):
+        if self.size is not None and self.stream.seekable():
+            # one read from the start: one allocation of the file's size, no joined copy
+            self.stream.seek(0)
+            chunks = [self.stream.read(self.size)]
+            total = len(chunks[0])
+            if total == self.size and not (more := self.stream.read(1)):
+                self._data = chunks[0]
+                return self._data
+            if total == self.size:  # it grew after fstat: read on, within the bound
+                chunks.append(more)
+                total += 1
+        while chunk := self.stream.read(1 << 20):
             chunks.append(chunk)
             total += len(chunk)
             if total > limits.max_file_bytes:

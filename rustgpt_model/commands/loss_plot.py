@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rustgpt_format import TrainingState
-from rustgpt_model.commands.common import CommandError, human
+from rustgpt_model.commands.common import CommandError, check_target, human
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,8 +61,6 @@ def save_loss_plot(state: TrainingState, path: Path) -> None:
 def check_plot_target(path: Path, out: Path) -> None:
     """Refuse, before training, a ``--plot`` path that could not be written."""
     from matplotlib.figure import Figure
-
-    from rustgpt_model.commands.common import check_target
 
     check_target(path, "--plot")
     if path.resolve() == out.resolve():
