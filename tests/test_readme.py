@@ -91,6 +91,9 @@ def demo_command() -> str:
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding what the README's first command leaves: the demo's model."""
     here = tmp_path_factory.mktemp("readme")
+    # the user follows the README in a clone: its example files are at hand
+    for part in ("examples", "scripts", "rustgpt_model/data"):
+        shutil.copytree(ROOT / part, here / part)
     done = subprocess.run(
         ["bash", "-e", "-c", demo_command()],
         cwd=here,

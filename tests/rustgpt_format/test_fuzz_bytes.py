@@ -29,6 +29,7 @@ FORMS: dict[str, bytes] = {
     "rustgpt-json": to_rustgpt(tiny_checkpoint()),
     "json.gz": compress(rf.dumps(tiny_checkpoint())),
     "safetensors": rf.dumps(tiny_checkpoint(), form="safetensors"),
+    "rustgpt.bin": rf.dumps(tiny_checkpoint(), form="rustgpt.bin"),
 }
 TEXT_FORMS = {"json", "json-indented", "rustgpt-json"}
 
@@ -118,5 +119,5 @@ def test_the_undamaged_file_reads_back(form: str, tmp_path: Path) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert rf.load(path) == tiny_checkpoint()
-    expected = [rf.FormatWarning] if form == "rustgpt-json" else []  # migrated from version 0
+    expected = [rf.FormatWarning] if form.startswith("rustgpt") else []  # migrated from version 0
     assert [warning.category for warning in caught] == expected
