@@ -108,6 +108,7 @@ MODULES: dict[str, list[str]] = {
     "rustgpt_model/adam.py": [
         f"{MODEL_TESTS}/test_adam.py",
         f"{MODEL_TESTS}/test_adam_streamed.py",
+        f"{MODEL_TESTS}/test_adam_protocol.py",
         f"{MODEL_TESTS}/test_train.py",
     ],
     "rustgpt_model/tokenizer.py": [f"{MODEL_TESTS}/test_tokenizer.py"],
