@@ -5,6 +5,7 @@ import pytest
 
 from rustgpt_format import END_OF_SEQUENCE, OutputProjection
 from rustgpt_model import LLM, build_vocab, generate
+from rustgpt_model.generate import _sample
 
 WORDS = build_vocab(["a b c d e f g h </s>"])
 
@@ -55,6 +56,7 @@ def test_sampling_that_leaves_one_choice_is_greedy(options: dict[str, float]) ->
         ({"temperature": 0.0}, "temperature: expected a number > 0, found 0.0"),
         ({"top_k": 0}, "top_k: expected an integer >= 1, found 0"),
         ({"top_p": 1.5}, "top_p: expected a number in (0, 1], found 1.5"),
+        ({"top_p": 0.0}, "top_p: expected a number in (0, 1], found 0.0"),
     ],
 )
 def test_bad_sampling_options(options: dict[str, float], message: str) -> None:
@@ -77,18 +79,49 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum()  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
-def test_sampling_draws_from_softmax_of_logits_over_the_temperature(temperature: float) -> None:
-    """Over many seeded draws the frequencies fit softmax(logits / T), and no other T."""
+def draws_of(options: dict[str, float], count: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens drawn after a one-token prompt from logits linspace(-1, 1), and those logits."""
     ckpt = model(max_seq_len=2).checkpoint  # one token after a one-token prompt
     output = ckpt.network[-1]
     assert isinstance(output, OutputProjection)
     V = len(WORDS)  # 13: 12 degrees of freedom
     output.w_out[:] = 0
     output.b_out[0] = np.linspace(-1.0, 1.0, V, dtype=np.float32)  # the logits, exactly
-    logits = output.b_out[0].astype(np.float64)
-    draws = [generate(ckpt, [4], temperature=temperature, seed=seed)[0] for seed in range(2000)]
+    draws = [generate(ckpt, [4], seed=seed, **options)[0] for seed in range(count)]  # type: ignore[arg-type]
     observed = np.bincount(draws, minlength=V).astype(np.float64)
+    return observed, output.b_out[0].astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    ("options", "temperature"),
+    [
+        ({"temperature": 0.5}, 0.5),
+        ({"temperature": 1.0}, 1.0),
+        ({"temperature": 2.0}, 2.0),
+        ({"top_k": 13}, 1.0),  # sampling without a temperature samples at 1
+        ({"top_p": 1.0}, 1.0),
+    ],
+)
+def test_sampling_draws_from_softmax_of_logits_over_the_temperature(
+    options: dict[str, float], temperature: float
+) -> None:
+    """Over many seeded draws the frequencies fit softmax(logits / T), and no other T."""
+    observed, logits = draws_of(options)
     assert chi_square_p_value(observed, softmax(logits / temperature)) > 1e-4
     for other in {0.5, 1.0, 2.0} - {temperature}:  # the test can tell temperatures apart
         assert chi_square_p_value(observed, softmax(logits / other)) < 1e-9
+
+
+@pytest.mark.parametrize(("top_p", "kept"), [(0.2, 2), (0.5, 4), (0.9, 10)])
+def test_top_p_draws_from_the_smallest_set_that_reaches_p(top_p: float, kept: int) -> None:
+    observed, logits = draws_of({"top_p": top_p}, count=1000)
+    probabilities = np.sort(softmax(logits))[::-1]
+    assert np.cumsum(probabilities)[kept - 2] < top_p <= np.cumsum(probabilities)[kept - 1]
+    assert np.flatnonzero(observed).tolist() == list(range(13 - kept, 13))  # the most likely
+
+
+def test_top_k_keeps_the_first_of_equal_logits() -> None:
+    """Ties are cut in index order (a stable sort), however many tokens tie."""
+    logits = np.zeros(300, np.float32)
+    draws = {_sample(logits, np.random.default_rng(seed), 1.0, 3, None) for seed in range(200)}
+    assert draws == {0, 1, 2}
