@@ -39,12 +39,13 @@ def test_finish_needs_a_step_begun() -> None:
 
 
 def test_moments_are_float32_operation_by_operation_on_many_elements() -> None:
-    """Each product rounded to float32 before it is added, as RustGPT does, on 40,000
-    elements: a double-precision intermediate differs in the last bit somewhere."""
-    ckpt = random_checkpoint(vocab_size=60, embedding_dim=64, hidden_dim=96, max_seq_len=6, seed=3)
+    """Each product rounded to float32 before it is added, as RustGPT does, on 150,000
+    elements: a double-precision intermediate differs in the last bit somewhere. The
+    output projection (38,400 + 600) is a group of its own, updated in two blocks."""
+    ckpt = random_checkpoint(vocab_size=600, embedding_dim=64, hidden_dim=96, max_seq_len=6, seed=3)
     before = snapshot(ckpt)
     adam = FusedAdam(ckpt.network)
-    assert adam.grads.size > 40_000
+    assert adam.grads.size > 150_000
     adam.grads[:] = np.random.default_rng(1).standard_normal(adam.grads.size) * 0.01
     grads = {
         f"network[{i}].{name}": getattr(g, name).copy()
@@ -56,3 +57,20 @@ def test_moments_are_float32_operation_by_operation_on_many_elements() -> None:
         _, want_m, want_v = rustgpt_adam(param, grads[path], m, v, t + 1, 0.001)
         assert new_m.view(np.uint32).tolist() == want_m.view(np.uint32).tolist(), path
         assert new_v.view(np.uint32).tolist() == want_v.view(np.uint32).tolist(), path
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_frozen_layers_at_the_end_or_everywhere(streamed: bool) -> None:
+    ckpt = small()
+    network = ckpt.network  # type: ignore[attr-defined]
+    last = len(network) - 1
+    output = network[last].w_out.copy()
+    adam = FusedAdam(network, streamed=streamed, frozen={last})  # the output projection
+    adam.grads[:] = 0.5
+    adam.begin(0.01)
+    for index in range(last, -1, -1) if streamed else ():
+        adam.layer_done(index)
+    adam.finish()
+    assert network[last].w_out.tolist() == output.tolist()
+    everything = FusedAdam(small().network, streamed=streamed, frozen=range(last + 1))  # type: ignore[attr-defined]
+    assert everything.parameters.size == 0 and everything.kept == 0
