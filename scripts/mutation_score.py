@@ -119,7 +119,10 @@ MODULES: dict[str, list[str]] = {
     "rustgpt_model/layers/embeddings.py": [f"{MODEL_TESTS}/layers/test_embeddings.py"],
     "rustgpt_model/layers/feed_forward.py": [f"{MODEL_TESTS}/layers/test_feed_forward.py"],
     "rustgpt_model/layers/layer_norm.py": [f"{MODEL_TESTS}/layers/test_layer_norm.py"],
-    "rustgpt_model/layers/output.py": [f"{MODEL_TESTS}/layers/test_output.py"],
+    "rustgpt_model/layers/output.py": [
+        f"{MODEL_TESTS}/layers/test_output.py",
+        f"{MODEL_TESTS}/layers/test_output_blocks.py",
+    ],
 }
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
