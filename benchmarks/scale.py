@@ -1,0 +1,195 @@
+"""Save and load at several checkpoint sizes, each against its baseline in the same run.
+
+    python benchmarks/scale.py                      # the three sizes of issue 13 (minutes)
+    python benchmarks/scale.py --quick              # RustGPT's default size only
+    python benchmarks/scale.py --size 64,128,2,300 --repeat 5   # any size: d,h,blocks,V
+
+Checkpoints come from ``rustgpt_format.examples.random_checkpoint``. Times are the best
+of ``--repeat`` runs (``best_of`` of ``format_io.py``). Baselines: the bare
+``safetensors.numpy.load_file``, ``load_file`` + ``np.isfinite(t).all()`` of every tensor
+(what a reader refusing NaN and inf must do), ``save_file`` + fsync (a durable save),
+and raw orjson as in ``format_io.py`` (``orjson.loads`` + ``np.array`` per array;
+``orjson.dumps`` + write + fsync). JSON is skipped from 50 M floats up.
+
+Peak memory of each of our operations is measured in a fresh process: after a warm-up
+on a tiny checkpoint (so lazy imports are not counted) the kernel's peak RSS is reset
+(``/proc/self/clear_refs``), the operation runs, and VmHWM minus the RSS before it is
+divided by the file's size. A load's peak includes the checkpoint it returns; a save's
+excludes the checkpoint it was given (already resident).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import orjson
+import safetensors.numpy
+from format_io import arrays_of, best_of  # type: ignore[import-not-found]
+
+import rustgpt_format as rf
+from rustgpt_format.examples import BLOCK, random_checkpoint
+
+SIZES = [(128, 256, 3, 400), (256, 1024, 6, 2000), (512, 2048, 8, 8000)]
+JSON_LIMIT = 50_000_000  # floats; past this a JSON round takes minutes per repeat
+
+PEAK_PROGRAM = """
+import sys, tempfile
+from pathlib import Path
+import rustgpt_format as rf
+from rustgpt_format.examples import tiny_checkpoint
+
+operation, path, source = sys.argv[1], sys.argv[2], sys.argv[3]
+checkpoint = rf.load(source) if operation == "save" else None
+warm = Path(tempfile.mkdtemp()) / ("warm" + Path(path).suffix)
+rf.save(tiny_checkpoint(), warm)
+rf.load(warm)
+warm.unlink()
+warm.parent.rmdir()
+
+def status(key):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(key))
+
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # resets VmHWM to the current RSS
+before = status("VmRSS:")
+result = rf.save(checkpoint, path) if operation == "save" else rf.load(path)
+print(status("VmHWM:") - before)
+"""
+
+
+def peak_ratio(operation: str, path: Path, source: Path) -> float:
+    """Peak memory of ``rf.<operation>`` in a fresh process, as a multiple of ``path``'s size."""
+    run = subprocess.run(
+        [sys.executable, "-c", PEAK_PROGRAM, operation, str(path), str(source)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(run.stdout) / path.stat().st_size
+
+
+def fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    os.fsync(descriptor)
+    os.close(descriptor)
+
+
+def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list[tuple]]:
+    """Floats, and rows (operation, ours s, baseline name, baseline s, our peak / file)."""
+    d, h, blocks, vocab = size
+    checkpoint = random_checkpoint(
+        embedding_dim=d, hidden_dim=h, middle=BLOCK * blocks, vocab_size=vocab
+    )
+    arrays = arrays_of(checkpoint)
+    ours, raw = folder / "ours.safetensors", folder / "raw.safetensors"
+    rf.save(checkpoint, ours)
+    tensors = safetensors.numpy.load_file(str(ours))
+
+    def durable_save_file() -> None:
+        safetensors.numpy.save_file(tensors, str(raw))
+        fsync(raw)
+
+    def checked_load_file() -> None:
+        for tensor in safetensors.numpy.load_file(str(raw)).values():
+            if not np.isfinite(tensor).all():
+                raise ValueError("a tensor holds NaN or infinity")
+
+    durable_save_file()
+    load = best_of(repeat, lambda: rf.load(ours))
+    rows = [
+        (
+            "binary load",
+            load,
+            "load_file",
+            best_of(repeat, lambda: safetensors.numpy.load_file(str(raw))),
+            peak_ratio("load", ours, ours),
+        ),
+        ("binary load", load, "load_file + finite", best_of(repeat, checked_load_file), None),
+        (
+            "binary save",
+            best_of(repeat, lambda: rf.save(checkpoint, ours)),
+            "save_file + fsync",
+            best_of(repeat, durable_save_file),
+            peak_ratio("save", ours, ours),
+        ),
+    ]
+    floats = sum(a.size for a in arrays)
+    if floats < JSON_LIMIT:
+        document = {"arrays": [{"dim": list(a.shape), "data": a.reshape(-1)} for a in arrays]}
+        json_ours, json_raw = folder / "ours.json", folder / "raw.json"
+
+        def raw_save() -> None:
+            json_raw.write_bytes(orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY))
+            fsync(json_raw)
+
+        def raw_load() -> list[np.ndarray]:
+            loaded = orjson.loads(json_raw.read_bytes())
+            return [np.array(a["data"], dtype=np.float32) for a in loaded["arrays"]]
+
+        rf.save(checkpoint, json_ours)
+        raw_save()
+        rows += [
+            (
+                "JSON load",
+                best_of(repeat, lambda: rf.load(json_ours)),
+                "orjson.loads + np.array",
+                best_of(repeat, raw_load),
+                peak_ratio("load", json_ours, ours),
+            ),
+            (
+                "JSON save",
+                best_of(repeat, lambda: rf.save(checkpoint, json_ours)),
+                "orjson.dumps + write + fsync",
+                best_of(repeat, raw_save),
+                peak_ratio("save", json_ours, ours),
+            ),
+        ]
+    for path in folder.iterdir():
+        path.unlink()  # the 94 M files are ~380 MB each
+    return floats, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="RustGPT's default size only")
+    parser.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="d,h,blocks,V",
+        help="a size to measure instead of the defaults (repeatable)",
+    )
+    args = parser.parse_args()
+    sizes = [tuple(int(n) for n in s.split(",")) for s in args.size]
+    if any(len(s) != 4 for s in sizes):
+        parser.error("--size: expected four integers d,h,blocks,V")
+    sizes = sizes or (SIZES[:1] if args.quick else SIZES)
+
+    print(
+        "| floats (d, h, blocks, V) | operation | ours ms | against | baseline ms | ratio "
+        "| our peak / file |"
+    )
+    print("|---|---|--:|---|--:|--:|--:|")
+    with tempfile.TemporaryDirectory() as name:
+        for size in sizes:
+            floats, rows = measure(size, Path(name), args.repeat)
+            label = f"{floats / 1e6:.1f} M {size}"
+            for operation, mine, against, base, peak in rows:
+                shown = "" if peak is None else f"{peak:.2f}x"
+                print(
+                    f"| {label} | {operation} | {mine * 1e3:.1f} | {against} "
+                    f"| {base * 1e3:.1f} | {mine / base:.2f}x | {shown} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
