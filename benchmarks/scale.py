@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 import orjson
 import safetensors.numpy
-from format_io import arrays_of, best_of  # type: ignore[import-not-found]
+from format_io import arrays_of, best_of
 
 import rustgpt_format as rf
 from rustgpt_format.examples import BLOCK, random_checkpoint
 
-SIZES = [(128, 256, 3, 400), (256, 1024, 6, 2000), (512, 2048, 8, 8000)]
+Row = tuple[str, float, str, float, float | None]
+SIZES: list[tuple[int, ...]] = [(128, 256, 3, 400), (256, 1024, 6, 2000), (512, 2048, 8, 8000)]
 JSON_LIMIT = 50_000_000  # floats; past this a JSON round takes minutes per repeat
 
 PEAK_PROGRAM = """
@@ -81,7 +82,7 @@ def fsync(path: Path) -> None:
     os.close(descriptor)
 
 
-def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list[tuple]]:
+def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list[Row]]:
     """Floats, and rows (operation, ours s, baseline name, baseline s, our peak / file)."""
     d, h, blocks, vocab = size
     checkpoint = random_checkpoint(
@@ -103,7 +104,7 @@ def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list
 
     durable_save_file()
     load = best_of(repeat, lambda: rf.load(ours))
-    rows = [
+    rows: list[Row] = [
         (
             "binary load",
             load,
