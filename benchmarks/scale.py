@@ -157,6 +157,13 @@ def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list
     return floats, rows
 
 
+def size_of(text: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    if len(parts) != 4 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"expected four integers d,h,blocks,V, found {text!r}")
+    return tuple(int(part) for part in parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -165,14 +172,12 @@ def main() -> None:
         "--size",
         action="append",
         default=[],
+        type=size_of,
         metavar="d,h,blocks,V",
         help="a size to measure instead of the defaults (repeatable)",
     )
     args = parser.parse_args()
-    sizes = [tuple(int(n) for n in s.split(",")) for s in args.size]
-    if any(len(s) != 4 for s in sizes):
-        parser.error("--size: expected four integers d,h,blocks,V")
-    sizes = sizes or (SIZES[:1] if args.quick else SIZES)
+    sizes = args.size or (SIZES[:1] if args.quick else SIZES)
 
     print(
         "| floats (d, h, blocks, V) | operation | ours ms | against | baseline ms | ratio "
