@@ -7,7 +7,7 @@ import pytest
 import rustgpt_format as rf
 from rustgpt_format import Checkpoint, OutputProjection, load
 from rustgpt_model import LLM, Phase, TrainingError, TrainingWarning, build_vocab
-from rustgpt_model.train import Trainer, corpus_sha256
+from rustgpt_model.train import EpochReport, Trainer, corpus_sha256
 
 SENTENCES = [
     "The cat sat on the mat </s>",
@@ -211,3 +211,43 @@ def test_a_long_text_trains_on_its_first_l_plus_1_tokens() -> None:
         llm.checkpoint.training = None  # the record of the run, compared elsewhere
     assert trained.checkpoint == stepped.checkpoint
     assert shorter.checkpoint != stepped.checkpoint
+
+
+def test_each_epoch_is_reported_with_its_phase_loss_and_tokens() -> None:
+    llm = tiny()
+    reports: list[EpochReport] = []
+    llm.fit(schedule(pretraining=2, tuning=1), on_epoch=reports.append)
+    state = llm.checkpoint.training
+    assert state is not None
+    assert [(r.phase, r.epoch, r.total_epochs) for r in reports] == [
+        ("pretraining", 1, 3),
+        ("pretraining", 2, 3),
+        ("instruction_tuning", 3, 3),
+    ]
+    assert [r.loss for r in reports] == state.loss_history
+    tokens = {
+        "pretraining": sum(len(llm.tokenize(t)) - 1 for t in SENTENCES),
+        "instruction_tuning": sum(len(llm.tokenize(t)) - 1 for t in DIALOGUES),
+    }
+    assert [r.tokens for r in reports] == [tokens[r.phase] for r in reports]
+    assert all(isinstance(r.seconds, float) and 0 <= r.seconds < 60 for r in reports)
+
+
+def test_a_text_of_two_tokens_is_one_training_step_and_one_token_none() -> None:
+    trainer = Trainer(tiny().checkpoint)
+    sequences = trainer.sequences(["cat sat", "cat", "", "The cat sat"])
+    assert [len(ids) for ids in sequences] == [2, 3]
+    assert all(ids.dtype == np.intp for ids in sequences)
+    assert trainer.epoch([], 0.01) == 0.0  # no sequence: no loss, no step
+
+
+def test_a_partly_inference_only_checkpoint_names_how_many_states_are_fresh() -> None:
+    llm = tiny()
+    llm.checkpoint.network[1].optimizer_w_k = None
+    llm.checkpoint.network[-1].optimizer = None
+    with pytest.warns(TrainingWarning) as caught:
+        llm.fit(schedule(), max_epochs=1)
+    assert [str(w.message) for w in caught] == [
+        "the checkpoint has no optimizer state for 2 of 25 parameters (inference only, e.g. "
+        "network[1].optimizer_w_k): Adam starts afresh for them"
+    ]
