@@ -44,7 +44,7 @@ def find_oracle() -> Oracle | None:
     """The oracle binary, or None when ``RUSTGPT_NO_ORACLE`` says there is none."""
     if os.environ.get("RUSTGPT_NO_ORACLE"):
         return None
-    binary = Path(os.environ.get("RUSTGPT_ORACLE", _DEFAULT_BUILD))
+    binary = Path(os.environ.get("RUSTGPT_ORACLE") or _DEFAULT_BUILD)
     if not binary.is_file():
         pytest.fail(
             f"the RustGPT oracle is not at {binary}: build it with "
