@@ -113,7 +113,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "rustgpt_model/tokenizer.py": [f"{MODEL_TESTS}/test_tokenizer.py"],
     "rustgpt_model/generate.py": [f"{MODEL_TESTS}/test_generate.py"],
-    "rustgpt_model/train.py": [f"{MODEL_TESTS}/test_train.py"],
+    "rustgpt_model/train.py": [f"{MODEL_TESTS}/test_train.py", f"{MODEL_TESTS}/test_finetune.py"],
     "rustgpt_model/network.py": [f"{MODEL_TESTS}/test_network.py"],
     "rustgpt_model/layers/attention.py": [f"{MODEL_TESTS}/layers/test_attention.py"],
     "rustgpt_model/layers/embeddings.py": [f"{MODEL_TESTS}/layers/test_embeddings.py"],

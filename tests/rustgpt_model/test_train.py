@@ -7,7 +7,7 @@ import pytest
 import rustgpt_format as rf
 from rustgpt_format import Checkpoint, OutputProjection, load
 from rustgpt_model import LLM, Phase, TrainingError, TrainingWarning, build_vocab
-from rustgpt_model.train import EpochReport, Trainer, corpus_sha256
+from rustgpt_model.train import EpochReport, Trainer, corpus_sha256, run
 
 SENTENCES = [
     "The cat sat on the mat </s>",
@@ -251,3 +251,11 @@ def test_a_partly_inference_only_checkpoint_names_how_many_states_are_fresh() ->
         "the checkpoint has no optimizer state for 2 of 25 parameters (inference only, e.g. "
         "network[1].optimizer_w_k): Adam starts afresh for them"
     ]
+
+
+def test_a_phase_without_its_corpus_is_named() -> None:
+    llm = tiny()
+    llm.fit(schedule(), max_epochs=3)  # pre-training done: the next epoch is instruction tuning
+    with pytest.raises(TrainingError) as caught:
+        run(Trainer(llm.checkpoint), {0: SENTENCES})
+    assert str(caught.value) == "training.schedule[1]: no corpus given for 'instruction_tuning'"
