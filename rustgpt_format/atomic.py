@@ -43,10 +43,12 @@ def write_atomically(path: Path, data: bytes | Callable[[Path], None]) -> None:
     except (OSError, ValueError) as error:
         raise CheckpointError(f"cannot write {path}: {_reason(error)}") from None
     try:
-        os.fchmod(handle, _mode_for(path))
+        mode = _mode_for(path)
+        os.fchmod(handle, mode)
         if callable(data):
             os.close(handle)
             data(Path(temporary))
+            os.chmod(temporary, mode)  # a library may create the file anew
             handle = os.open(temporary, os.O_RDONLY)
             try:
                 os.fsync(handle)

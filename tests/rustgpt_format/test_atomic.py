@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,24 @@ def test_a_bad_checkpoint_is_refused_before_anything_is_written(tmp_path: Path) 
     assert target.read_bytes() == before
     assert rf.load(target) == tiny_checkpoint()
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["model.json", "model.safetensors", "model.json.gz", "model.bin"])
+def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path: Path, name: str) -> None:
+    """0666 less the umask, as open() gives, not the 0600 of a temporary file."""
+    old = os.umask(0o027)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rf.FormatWarning)  # .bin drops nothing here
+            rf.save(tiny_checkpoint(), tmp_path / name)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
+    target = tmp_path / "model.json"
+    rf.save(tiny_checkpoint(), target)
+    target.chmod(0o604)
+    rf.save(tiny_checkpoint(), target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o604
