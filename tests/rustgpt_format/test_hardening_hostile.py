@@ -121,6 +121,34 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "",
         "expected a JSON document, found invalid JSON: number is infinity when parsed as double: line 1 column 1 (char 0)",
     ),
+    "bin-truncated.bin": (
+        "network[0].LayerNorm.optimizer_beta.v.data",
+        "expected 2 float32 numbers (8 bytes), found 5 bytes before the end of the file (truncated)",
+    ),
+    "bin-trailing-bytes.bin": (
+        "",
+        "expected the end of the file after the last layer, found 16 more bytes",
+    ),
+    "bin-unknown-variant.bin": (
+        "",
+        "not a checkpoint: binary data",
+    ),
+    "bin-varint-overflow.bin": (
+        "network[0].LayerNorm.gamma.dim",
+        "expected the number of rows as a varint of a usize (a byte up to 250, or 251, 252 or 253 and its little-endian bytes), found the marker byte 254 of a u128",
+    ),
+    "bin-dim-disagrees.bin": (
+        "network[0].LayerNorm.gamma.dim",
+        "expected dimensions whose product is the 2 elements of data, found [1, 3] (3)",
+    ),
+    "bin-data-claim.bin": (
+        "network[0].LayerNorm.gamma.data",
+        "expected at most 268435456 numbers in all arrays (Limits.max_elements), found more by this array (1099511627776); to read it anyway, pass limits=Limits(...) with a higher bound",
+    ),
+    "bin-layers-claim.bin": (
+        "network",
+        "expected at most 3 layers (each takes at least 31 bytes and 108 remain), found a length of 16777216 (truncated or damaged file)",
+    ),
 }
 
 LOWERED = {"gzip-bomb.json.gz": Limits(max_file_bytes=16 * 2**20)}
