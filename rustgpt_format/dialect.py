@@ -312,7 +312,7 @@ def rustgpt_document(checkpoint: Checkpoint) -> dict[str, Any]:
     )
     if not has_hidden and checkpoint.config.hidden_dim != RUSTGPT_HIDDEN_DIM:
         raise CheckpointError(
-            f"RustGPT's JSON has no config: without a FeedForward layer, hidden_dim "
+            f"RustGPT's files have no config: without a FeedForward layer, hidden_dim "
             f"{checkpoint.config.hidden_dim} would read back as {RUSTGPT_HIDDEN_DIM}",
             path="config.hidden_dim",
         )
@@ -344,7 +344,7 @@ def rustgpt_document(checkpoint: Checkpoint) -> dict[str, Any]:
     }
     if dropped:
         warnings.warn(
-            f"RustGPT's JSON has no place for {' and '.join(dropped)}: not written",
+            f"RustGPT's own files have no place for {' and '.join(dropped)}: not written",
             FormatWarning,
             stacklevel=3,
         )

@@ -205,7 +205,7 @@ def test_training_and_metadata_are_dropped_with_a_warning() -> None:
     with pytest.warns(rf.FormatWarning) as caught:
         text = to_rustgpt(checkpoint)
     assert [str(w.message) for w in caught] == [
-        "RustGPT's JSON has no place for training and metadata: not written"
+        "RustGPT's own files have no place for training and metadata: not written"
     ]
     document = orjson.loads(text)
     assert list(document) == ["vocab", "network"]
@@ -222,7 +222,7 @@ def test_no_feed_forward_and_a_hidden_dim_that_would_not_read_back_is_refused() 
     with pytest.raises(rf.CheckpointError) as caught:
         to_rustgpt(checkpoint)
     assert str(caught.value) == (
-        "config.hidden_dim: RustGPT's JSON has no config: without a FeedForward layer, "
+        "config.hidden_dim: RustGPT's files have no config: without a FeedForward layer, "
         "hidden_dim 5 would read back as 256"
     )
     checkpoint.config.hidden_dim = RUSTGPT_HIDDEN_DIM
