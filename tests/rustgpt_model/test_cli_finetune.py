@@ -251,7 +251,7 @@ def test_a_checkpoint_rustgpt_trained_is_fine_tuned_and_handed_back(
         f"1 new words (1 occurrences) in {corpus}: 'quokka': added to the vocabulary (6 -> 7 words)"
     )
     assert "migrated from format version 0 -> 1.0" in stderr  # RustGPT's file, read
-    assert "has no place for training" in stderr  # and its form cannot keep our training block
+    assert "have no place for training" in stderr  # and its form cannot keep our training block
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rf.FormatWarning)
         base, tuned = rf.load(tmp_path / "rust.bin"), rf.load(out)
