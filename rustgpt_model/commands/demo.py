@@ -20,7 +20,7 @@ from rustgpt_model.commands import train
 from rustgpt_model.commands.common import CommandError, corpus, load_model
 from rustgpt_model.corpus import CHAT
 from rustgpt_model.evaluate import reproduction
-from rustgpt_model.train import EpochReport, Phase
+from rustgpt_model.train import EpochReport
 
 NAME = "demo"
 HELP = (
@@ -134,7 +134,7 @@ def _tune_until_learned(
     llm = outcome.llm
     state = llm.checkpoint.training
     assert state is not None
-    phases = _schedule(args)
+    phases = train.phases_to_run(args, None)  # what a fresh run records (fit checks it)
     total = sum(phase.epochs for phase in state.schedule)
     tuning_starts = total - state.schedule[-1].epochs
     epochs, tokens, seconds = outcome.epochs, outcome.tokens, outcome.seconds
@@ -154,20 +154,3 @@ def _tune_until_learned(
     if state.epochs_completed >= total:
         return whole, None
     return whole, Stop(state.epochs_completed - tuning_starts, total - tuning_starts)
-
-
-def _schedule(args: argparse.Namespace) -> list[Phase]:
-    """The schedule a fresh ``run_training`` records for these options (``fit`` checks it)."""
-    phases = []
-    for options in train.SCHEDULE:
-        _, texts = corpus(getattr(args, options.corpus), options.default_corpus)
-        epochs, lr = getattr(args, options.epochs), getattr(args, options.lr)
-        phases.append(
-            Phase(
-                options.name,
-                texts,
-                options.default_epochs if epochs is None else epochs,
-                options.default_lr if lr is None else lr,
-            )
-        )
-    return phases

@@ -157,9 +157,9 @@ def run_training(args: argparse.Namespace, stderr: TextIO) -> Outcome:
         llm, phases, notes = tuning.llm, tuning.schedule, tuning.notes
     elif args.resume is not None:
         llm = load_model(args.resume)
-        phases = _phases(args, llm.checkpoint.training)
+        phases = phases_to_run(args, llm.checkpoint.training)
     else:
-        phases = _phases(args, None)
+        phases = phases_to_run(args, None)
         sizes = {
             key: value if getattr(args, key) is None else getattr(args, key)
             for key, value in ARCHITECTURE.items()
@@ -300,7 +300,7 @@ def _phase_at(phases: Sequence[Phase], epoch: int) -> str:
     return phases[-1].name
 
 
-def _phases(args: argparse.Namespace, state: TrainingState | None) -> list[Phase]:
+def phases_to_run(args: argparse.Namespace, state: TrainingState | None) -> list[Phase]:
     """The schedule to run: the checkpoint's recorded phases, then the options' defaults.
 
     An option given with ``--resume`` must agree with what the checkpoint recorded; a

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-import rustgpt_format as rf
 from rustgpt_format.bincode import encode
 from rustgpt_format.codec import parse
 from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.examples import random_checkpoint
 from rustgpt_format.migrations import migrated_checkpoint
+from tests.rustgpt_format.test_dialect import expected_after_v0
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "bin"
 TINY = (FIXTURES / "tiny.rustgpt.bin").read_bytes()
@@ -150,15 +150,7 @@ def rewritten(document: dict[str, Any]) -> dict[str, Any]:
         return dict(parse(to_rustgpt(checkpoint)))
 
 
-def kept_by_the_dialect(checkpoint: rf.Checkpoint) -> rf.Checkpoint:
-    """What RustGPT's structs keep: no training or metadata, an Adam state for each."""
-    kept = checkpoint.model_copy(deep=True)
-    kept.training, kept.metadata = None, None
-    for layer in kept.network:
-        for name, parameter in layer.OPTIMIZERS.items():
-            if getattr(layer, name) is None:
-                setattr(layer, name, rf.AdamState.fresh(getattr(layer, parameter).shape))
-    return kept
+kept_by_the_dialect = expected_after_v0
 
 
 def bin_with_words(count: int) -> bytes:
