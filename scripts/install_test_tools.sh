@@ -11,4 +11,7 @@ if ! command -v chromium >/dev/null; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
-../shared/oracles/rustgpt/build.sh ../oracle-build >/dev/null
+# RUSTGPT_NO_ORACLE=1 (a machine without cargo or ../shared): the oracle tests skip, as they say
+if [ -z "${RUSTGPT_NO_ORACLE:-}" ]; then
+  ../shared/oracles/rustgpt/build.sh ../oracle-build >/dev/null
+fi
