@@ -81,6 +81,17 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/test_fixtures.py",
         f"{FORMAT_TESTS}/models",
     ],
+    "rustgpt_format/models/config.py": [
+        f"{FORMAT_TESTS}/test_errors.py",
+        f"{FORMAT_TESTS}/test_fixtures.py",
+        f"{FORMAT_TESTS}/models",
+    ],
+    "rustgpt_format/models/base.py": [
+        f"{FORMAT_TESTS}/test_errors.py",
+        f"{FORMAT_TESTS}/test_fixtures.py",
+        f"{FORMAT_TESTS}/models",
+    ],
+    "rustgpt_format/models/parts.py": [f"{FORMAT_TESTS}/test_parts.py"],
     "rustgpt_format/codec.py": [
         f"{FORMAT_TESTS}/test_codec.py",
         f"{FORMAT_TESTS}/test_errors.py",
