@@ -103,7 +103,8 @@ class Trainer:
                 f"{len(self.adam.fresh) + self.adam.kept} parameters (inference only, e.g. "
                 f"{self.adam.fresh[0]}): Adam starts afresh for them",
                 TrainingWarning,
-                stacklevel=3,
+                # here, LLM._ensure_trainer, LLM.fit/train/fine_tune: the caller's line
+                stacklevel=4,
             )
         self._output = checkpoint.network[-1]
         self._output_grad = self.adam.gradients[-1]

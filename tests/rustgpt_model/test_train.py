@@ -135,6 +135,23 @@ def test_resuming_an_inference_only_checkpoint_warns_and_starts_adam_afresh() ->
     )  # fresh from epoch 3: 5 steps, then 3 x 2
 
 
+
+def test_the_fresh_state_warning_points_at_the_line_that_called_the_model() -> None:
+    # the warning is raised in Trainer.__init__, under LLM._ensure_trainer, under
+    # LLM.fit/train/fine_tune: the caller's line is three frames up from the warn call
+    for method, call in [
+        ("fit", lambda llm: llm.fit(schedule(), max_epochs=1)),
+        ("train", lambda llm: llm.train(SENTENCES, epochs=1)),
+        ("fine_tune", lambda llm: llm.fine_tune(schedule(1, 1))),
+    ]:
+        llm = LLM.from_checkpoint(without_optimizers(tiny().checkpoint))
+        with pytest.warns(TrainingWarning) as caught:
+            call(llm)
+        assert [(w.filename, w.lineno) for w in caught] == [
+            (__file__, call.__code__.co_firstlineno)
+        ], method
+
+
 # (change to the schedule, error), each against a checkpoint trained 2 epochs of schedule()
 MISMATCHES = [
     (
