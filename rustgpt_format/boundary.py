@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
-from rustgpt_format.models import Checkpoint
+from rustgpt_format.models import Checkpoint, is_rustgpt
 from rustgpt_format.pydantic_errors import UNKNOWN_KEY, problems_of
 from rustgpt_format.versions import CURRENT, FORMAT_VERSION, check_version
 
@@ -42,7 +42,13 @@ def validated(model: type[M], document: Any, *, context: dict[str, Any] | None =
         try:
             newer = check_version(document)[1] > CURRENT[1]
         except FieldError as error:
-            raise CheckpointError(error.message, path=format_path(error.parts)) from None
+            message = error.message
+            if error.parts == ("format",) and is_rustgpt(document):
+                message = (
+                    "missing required key; this looks like RustGPT's own JSON (version 0), "
+                    "which rustgpt_format.load migrates"
+                )
+            raise CheckpointError(message, path=format_path(error.parts)) from None
     try:
         try:
             result = model.model_validate(document, context=context)

@@ -37,16 +37,6 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]{0,17}")  # used with fullmatch: no "1\n"
 _LAYER_PATH = re.compile(r"^network\[(\d+)\](.*)$")
 
 
-def is_rustgpt(document: object) -> bool:
-    """A decoded document in RustGPT's dialect: no ``format`` key, a vocab and a network."""
-    return (
-        isinstance(document, dict)
-        and "format" not in document
-        and "vocab" in document
-        and "network" in document
-    )
-
-
 def map_key(prefix: str, key: str) -> str:
     """The path of a map entry: ``vocab.encode["cat"]`` (JSON-quoted, so any word fits)."""
     return f"{prefix}[{orjson.dumps(key).decode()}]"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rustgpt_format.boundary import validated
-from rustgpt_format.dialect import Upgraded, from_rustgpt, is_rustgpt
+from rustgpt_format.dialect import Upgraded, from_rustgpt
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
-from rustgpt_format.models import Checkpoint
+from rustgpt_format.models import Checkpoint, is_rustgpt
 from rustgpt_format.versions import FORMAT_VERSION
 
 

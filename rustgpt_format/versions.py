@@ -41,12 +41,6 @@ def check_version(data: dict[str, Any], *, required: bool = True) -> tuple[int, 
     if "format" in data and data["format"] != FORMAT:
         raise FieldError(f"expected {FORMAT!r}, found {describe(data['format'])}", "format")
     if "format" not in data and required:
-        if "vocab" in data and "network" in data:
-            raise FieldError(
-                "missing required key; this looks like RustGPT's own JSON (version 0), "
-                "which rustgpt_format.load migrates",
-                "format",
-            )
         raise FieldError(f"missing required key (expected {FORMAT!r})", "format")
     if "format_version" not in data:
         if required:

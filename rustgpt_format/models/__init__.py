@@ -3,6 +3,7 @@
 from rustgpt_format.models.adam import AdamState
 from rustgpt_format.models.checkpoint import (
     Checkpoint,
+    is_rustgpt,
     register_layer_kind,
     unregister_layer_kind,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "TrainingPhase",
     "TrainingState",
     "Vocab",
+    "is_rustgpt",
     "register_layer_kind",
     "select_layers",
     "unregister_layer_kind",

@@ -49,6 +49,29 @@ class Checkpoint(FormatModel):
     __hash__ = None  # type: ignore[assignment]
 
 
+def is_rustgpt(document: object) -> bool:
+    """A decoded document in RustGPT's own dialect (version 0): a vocab and a network,
+    and none of the keys only this format has (``format``, ``format_version``, ``config``...).
+
+    RustGPT's ``LLM`` has two fields, so a document carrying a key of ours is one of
+    ours that lost its ``format`` key, and is reported as that.
+
+    >>> is_rustgpt({"vocab": {}, "network": []})
+    True
+    >>> is_rustgpt({"format_version": "1.0", "vocab": {}, "network": []})
+    False
+    """
+    return (
+        isinstance(document, dict)
+        and "vocab" in document
+        and "network" in document
+        and not any(key in document for key in _OURS_ONLY)
+    )
+
+
+_OURS_ONLY = tuple(key for key in Checkpoint.model_fields if key not in ("vocab", "network"))
+
+
 LAYER_HOLDERS: list[type[FormatModel]] = [Checkpoint]
 """Models whose fields hold the union of layer kinds: rebuilt when a kind is registered
 (a model defined elsewhere, such as ``Parts``, adds itself)."""

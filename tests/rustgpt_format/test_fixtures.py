@@ -120,11 +120,11 @@ REFUSED = [
     ),
     # metadata values are strings
     ("schema-invalid/metadata-not-string.json", "metadata.epochs", "expected a string, found 3"),
-    # no format key: read as RustGPT's own JSON (v0), whose layers are tagged objects
+    # no format key, but a format_version: one of ours that lost its format key
     (
         "schema-invalid/missing-format.json",
-        "network[0]",
-        "expected a layer tagged by its kind (Embeddings, SelfAttention, FeedForward, LayerNorm, OutputProjection), found an object with keys 'type', 'token_embeddings', 'positional_embeddings', 'token_optimizer', 'positional_optimizer'",
+        "format",
+        "missing required key (expected 'rustgpt-checkpoint')",
     ),
     # a key the format does not have
     (

@@ -82,6 +82,21 @@ def test_rustgpt_dialect_is_recognised_and_named() -> None:
     assert "RustGPT's own JSON (version 0)" in caught.value.message
 
 
+@pytest.mark.parametrize("ours", ["format_version", "config", "training", "metadata"])
+def test_a_document_of_ours_without_its_format_key_is_named_as_that(ours: str) -> None:
+    """RustGPT's LLM has only a vocab and a network: a key of ours means the document is
+    one of ours that lost ``format``, not RustGPT's (whose layers would be blamed)."""
+    written = orjson.loads(rf.dumps(tiny_checkpoint()))
+    written.setdefault(ours, {} if ours != "format_version" else "1.0")
+    del written["format"]
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(orjson.dumps(written))
+    assert (caught.value.path, caught.value.message) == (
+        "format",
+        "missing required key (expected 'rustgpt-checkpoint')",
+    )
+
+
 def test_python_construction_defaults_to_the_current_version() -> None:
     checkpoint = tiny_checkpoint()
     assert (checkpoint.format, checkpoint.format_version) == ("rustgpt-checkpoint", "1.0")
