@@ -18,6 +18,7 @@ from typing import TextIO
 
 import rustgpt_format
 from rustgpt_format.codec import parse
+from rustgpt_format.commands.common import problem_line
 from rustgpt_format.compression import inflate, is_gzip
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.limits import DEFAULT_LIMITS
@@ -66,7 +67,7 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     after = read(args.second or args.first, optimizer=not args.weights_only)
     for subject in (before, after):
         if subject is not None:
-            stderr.writelines(f"{subject.name}: {problem}\n" for problem in subject.problems)
+            stderr.writelines(problem_line(subject.name, problem) for problem in subject.problems)
     try:
         page = render(after, before=before)
     except ValueError as error:  # two valid checkpoints of different architectures

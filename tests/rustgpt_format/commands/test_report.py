@@ -134,6 +134,26 @@ def test_an_invalid_file_of_two_is_listed_and_nothing_compared(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n" + bytes(32),  # a problem of the whole file: no "<root>"
+        b'{"format": "rustgpt-checkpoint", "format_version": "1.0", "x\\u001b[31m": 1}',
+    ],
+)
+def test_problems_on_stderr_are_the_lines_validate_prints(content: bytes, tmp_path: Path) -> None:
+    """One shape for every command: ``FILE: PATH: message``, terminal escapes shown
+    (validate adds which rule, schema or reader, said so)."""
+    path, out = tmp_path / "a.bin", tmp_path / "p.html"
+    path.write_bytes(content)
+    code, _, stderr = report(path, "-o", out)
+    validate_code, _, validate_stderr = cli("validate", str(path))
+    assert (code, validate_code) == (1, 1)
+    untagged = [line.rsplit(" [", 1)[0] for line in validate_stderr.splitlines()]
+    assert stderr.splitlines() == untagged
+    assert "<root>" not in stderr and "\x1b" not in stderr
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["a", "b", "c"], "unrecognized arguments: c"),
