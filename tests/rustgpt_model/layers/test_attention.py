@@ -1,8 +1,11 @@
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
 
+from rustgpt_format import SelfAttention
 from rustgpt_format.examples import random_checkpoint
 from rustgpt_model.layers import attention
 from rustgpt_model.network import gradient_like
@@ -54,8 +57,33 @@ def test_backward_is_the_true_gradient(length: int) -> None:
     assert max(errors.values()) <= RELATIVE_TOLERANCE, errors
 
 
-def test_weights_side_by_side_in_one_buffer_give_the_same_bits() -> None:
-    """Adam's buffers lay w_q, w_k, w_v one after another: the stacked products are used."""
+# where w_q, w_k, w_v (and their gradients) lie in a buffer of four (8, 8) blocks: (block,
+# transposed), and whether the three are then one stacked (3, 8, 8) view
+LAYOUTS = [
+    (((0, False), (1, False), (2, False)), True),  # as Adam's buffers lay them out
+    (((1, False), (2, False), (3, False)), True),  # the same, not at the buffer's start
+    (((0, False), (1, False), (3, False)), False),  # w_v not right after w_k
+    (((0, False), (2, False), (1, False)), False),  # w_k and w_v swapped
+    (((0, False), (1, True), (2, False)), False),  # w_k in its place, but transposed
+]
+
+
+def laid_out(target: SelfAttention, layout: tuple[tuple[int, bool], ...]) -> None:
+    """Move ``target``'s three arrays into one buffer, as ``layout`` says (values kept)."""
+    buffer = np.zeros(4 * 64, np.float32)
+    for (block, transposed), name in zip(layout, ("w_q", "w_k", "w_v"), strict=True):
+        view = buffer[64 * block : 64 * (block + 1)].reshape(8, 8)
+        view = view.T if transposed else view
+        view[...] = getattr(target, name)
+        setattr(target, name, view)
+
+
+@pytest.mark.parametrize(("layout", "stacked"), LAYOUTS)
+def test_weights_side_by_side_in_one_buffer_give_the_same_bits(
+    layout: tuple[tuple[int, bool], ...], stacked: bool
+) -> None:
+    """Adam's buffers lay w_q, w_k, w_v one after another: the stacked products are used,
+    and only then."""
     layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 8), dtype=np.float32)
@@ -63,18 +91,42 @@ def test_weights_side_by_side_in_one_buffer_give_the_same_bits() -> None:
     apart, apart_grad = layer.model_copy(deep=True), gradient_like(layer)
     together, together_grad = layer.model_copy(deep=True), gradient_like(layer)
     for target in (together, together_grad):
-        buffer = np.empty(3 * 64, np.float32)
-        for index, name in enumerate(("w_q", "w_k", "w_v")):
-            view = buffer[64 * index : 64 * (index + 1)].reshape(8, 8)
-            view[...] = getattr(target, name)
-            setattr(target, name, view)
-    assert attention._stacked(together.w_q, together.w_k, together.w_v) is not None
+        laid_out(target, layout)
+    found = attention._stacked(together.w_q, together.w_k, together.w_v)
+    assert (found is not None) == stacked
     assert attention._stacked(apart.w_q, apart.w_k, apart.w_v) is None
     y_apart, cache_apart = attention.forward(apart, x)
     y_together, cache_together = attention.forward(together, x)
     np.testing.assert_array_equal(y_together, y_apart)
     dx_apart = attention.backward(apart, cache_apart, grad_output, apart_grad)
     dx_together = attention.backward(together, cache_together, grad_output, together_grad)
+    assert dx_together.dtype == dx_apart.dtype == np.float32  # float32 throughout
     np.testing.assert_array_equal(dx_together, dx_apart)
     for name in ("w_q", "w_k", "w_v"):
         np.testing.assert_array_equal(getattr(together_grad, name), getattr(apart_grad, name))
+
+
+@pytest.mark.parametrize("name", ["w_k", "w_v"])
+def test_a_weight_replaced_after_a_forward_pass_is_the_one_used(name: str) -> None:
+    layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
+    x = np.random.default_rng(4).standard_normal((5, 8), dtype=np.float32)
+    laid_out(layer, ((0, False), (1, False), (2, False)))
+    attention.forward(layer, x)  # the stacked view of the three is known now
+    replaced = np.random.default_rng(5).standard_normal((8, 8), dtype=np.float32)
+    setattr(layer, name, replaced)
+    apart = layer.model_copy(deep=True)
+    for field in ("w_q", "w_k", "w_v"):
+        setattr(apart, field, getattr(layer, field).copy())
+    np.testing.assert_array_equal(attention.forward(layer, x)[0], attention.forward(apart, x)[0])
+
+
+def test_no_stacked_view_outlives_its_weights() -> None:
+    layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
+    laid_out(layer, ((0, False), (1, False), (2, False)))
+    attention.forward(layer, np.ones((2, 8), np.float32))
+    buffer, key = weakref.ref(layer.w_q.base), id(layer.w_q)
+    assert key in attention._STACKS
+    del layer
+    gc.collect()
+    assert buffer() is None  # nothing kept the weights' buffer alive
+    assert key not in attention._STACKS
