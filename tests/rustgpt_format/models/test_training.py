@@ -1,0 +1,65 @@
+"""§7 from a document: the training block's progress agrees with its schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+import rustgpt_format as rf
+from rustgpt_format.examples import tiny_checkpoint
+from rustgpt_format.models.training import PROGRESS
+
+SCHEDULE = [
+    {"name": "pretraining", "epochs": 2, "learning_rate": 0.005},
+    {"name": "instruction_tuning", "epochs": 1, "learning_rate": 0.001},
+]
+
+
+def with_training(**training: Any) -> bytes:
+    document = orjson.loads(rf.dumps(tiny_checkpoint()))
+    document["training"] = {"schedule": SCHEDULE, **training}
+    return orjson.dumps(document)
+
+
+# (why it is invalid, training block, path, message)
+PROGRESS_ROWS = [
+    (
+        "more epochs done than the schedule has",
+        {"epochs_completed": 4, "loss_history": [4.0, 3.0, 2.0, 1.0]},
+        "training.epochs_completed",
+        "expected at most 3 (the epochs of the schedule), found 4",
+    ),
+    (
+        "a loss short",
+        {"epochs_completed": 2, "loss_history": [4.0]},
+        "training.loss_history",
+        "expected 2 losses (one per completed epoch), found 1",
+    ),
+    (
+        "a loss too many",
+        {"epochs_completed": 0, "loss_history": [4.0]},
+        "training.loss_history",
+        "expected 0 losses (one per completed epoch), found 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("why", "training", "path", "message"), PROGRESS_ROWS, ids=[r[0] for r in PROGRESS_ROWS]
+)
+def test_progress_that_disagrees_with_the_schedule_is_named(
+    why: str, training: dict[str, Any], path: str, message: str
+) -> None:
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(with_training(**training))
+    assert (caught.value.path, caught.value.message) == (path, message)
+    assert [problem.rule for problem in caught.value.problems] == [PROGRESS]
+
+
+@pytest.mark.parametrize("done", [0, 2, 3])
+def test_progress_up_to_the_end_of_the_schedule_is_read(done: int) -> None:
+    ckpt = rf.loads(with_training(epochs_completed=done, loss_history=[1.5] * done))
+    assert ckpt.training is not None
+    assert (ckpt.training.epochs_completed, ckpt.training.loss_history) == (done, [1.5] * done)
