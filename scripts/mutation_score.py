@@ -100,11 +100,29 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/test_fixtures.py",
     ],
     "rustgpt_format/json_scan.py": [
+        f"{FORMAT_TESTS}/test_json_scan.py",
         f"{FORMAT_TESTS}/test_codec.py",
         f"{FORMAT_TESTS}/test_hardening_reader.py",
         f"{FORMAT_TESTS}/test_hardening_limits.py",
     ],
     "rustgpt_format/compression.py": [f"{FORMAT_TESTS}/forms/test_gzip.py"],
+    "rustgpt_format/forms/json.py": [
+        f"{FORMAT_TESTS}/test_forms.py",
+        f"{FORMAT_TESTS}/test_codec.py",
+        f"{FORMAT_TESTS}/test_dialect.py",
+        f"{FORMAT_TESTS}/test_extending.py",
+        f"{FORMAT_TESTS}/test_hardening_hostile.py",
+    ],
+    "rustgpt_format/forms/gzip.py": [
+        f"{FORMAT_TESTS}/forms/test_gzip.py",
+        f"{FORMAT_TESTS}/test_forms.py",
+        f"{FORMAT_TESTS}/test_hardening_hostile.py",
+    ],
+    "rustgpt_format/forms/rustgpt_bin.py": [
+        f"{FORMAT_TESTS}/bincode/test_recognition.py",
+        f"{FORMAT_TESTS}/bincode/test_rustgpt.py",
+        f"{FORMAT_TESTS}/test_hardening_hostile.py",
+    ],
     "rustgpt_format/forms/safetensors.py": [
         f"{FORMAT_TESTS}/forms/test_safetensors.py",
         f"{FORMAT_TESTS}/test_hardening_limits.py",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import struct
 import tracemalloc
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rustgpt_format as rf
@@ -28,6 +30,37 @@ def test_a_checkpoint_round_trips_and_the_same_checkpoint_gives_the_same_bytes(
 
 def test_several_members_are_one_stream() -> None:
     assert inflate(compress(b'{"a":') + compress(b"1}")) == b'{"a":1}'
+
+
+def test_the_bytes_are_level_6_deflate_with_no_name_and_time_zero() -> None:
+    """Pinned against zlib itself: a checkpoint saved again, by a later version too,
+    gives the same bytes (and the README's gzipped sizes are level 6's)."""
+    data = rf.dumps(tiny_checkpoint())
+    written = compress(data)
+    assert written[:4] == b"\x1f\x8b\x08\x00"  # deflate, no flags: no file name
+    assert written[4:9] == bytes(5)  # time stamp 0; extra flags 0 (neither level 1 nor 9)
+    deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    assert written[10:-8] == deflater.compress(data) + deflater.flush()
+    assert written[-8:] == struct.pack("<II", zlib.crc32(data), len(data))
+
+
+def test_a_stream_inflating_to_several_chunks_per_read_comes_back_whole() -> None:
+    """Past 1 MiB of output per call zlib keeps the rest of the input it was given
+    (unconsumed_tail); the reader must go on from there, not from the slice's end."""
+    data = np.random.default_rng(0).integers(0, 4, 6 * 2**20, dtype=np.uint8).tobytes()
+    packed = compress(data)
+    assert 2**20 < len(packed) < len(data) // 2
+    assert inflate(packed) == data
+
+
+def test_only_gzip_is_inflated() -> None:
+    """zlib could guess the header (wbits 32 and up); a zlib stream is not a .json.gz."""
+    with pytest.raises(rf.CheckpointError) as caught:
+        inflate(zlib.compress(b"{}"))
+    assert caught.value.message == (
+        "expected gzip data, found a damaged stream: Error -3 while decompressing data: "
+        "incorrect header check"
+    )
 
 
 def bomb(inflated: int) -> bytes:
