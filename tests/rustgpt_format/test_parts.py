@@ -22,6 +22,7 @@ from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
 from rustgpt_format.forms import ReadOptions, Source
 from rustgpt_format.models import Parts, select_layers
 from rustgpt_format.models.checkpoint import _same as same
+from rustgpt_format.models.structure import ORDER, SHAPES
 from rustgpt_format.reading import read_parts
 
 TYPES = ["Embeddings", "SelfAttention", "LayerNorm", "FeedForward", "LayerNorm", "OutputProjection"]
@@ -30,11 +31,13 @@ TYPES = ["Embeddings", "SelfAttention", "LayerNorm", "FeedForward", "LayerNorm",
 SELECTIONS = [
     ([0], (0,)),
     ([-1], (5,)),
+    ([-6], (0,)),  # as far from the end as there are layers
     (["blocks"], (1, 2, 3, 4)),
     (["Blocks"], (1, 2, 3, 4)),  # case is ignored
     (["LayerNorm"], (2, 4)),
     (["layer_norm", "self_attention"], (1, 2, 4)),  # snake case names the kind too
     (["embeddings", "output_projection"], (0, 5)),
+    (["output-projection", "Feed-Forward"], (3, 5)),  # and with hyphens
     ([3, "feed_forward", -3], (3,)),  # each index once
     ([], ()),
     ("embeddings", (0,)),  # a lone name is one selector, not its letters
@@ -207,6 +210,16 @@ PLACES = [
         lambda c: {9: c.network[1]},
         "network[9]: expected an index in [0, 6) (length), found 9",
     ),
+    (
+        "the index just past the end",
+        lambda c: {6: c.network[1]},
+        "network[6]: expected an index in [0, 6) (length), found 6",
+    ),
+    (
+        "a negative index",
+        lambda c: {-1: c.network[5]},
+        "network[-1]: expected an index in [0, 6) (length), found -1",
+    ),
 ]
 
 
@@ -224,6 +237,7 @@ def test_parts_check_each_layer_against_its_place(why: str, network: Any, messag
     with pytest.raises(rf.CheckpointError) as caught:
         validated(Parts, document)
     assert str(caught.value) == message
+    assert [problem.rule for problem in caught.value.problems] == [ORDER]
 
 
 def test_parts_check_shapes_against_the_config_by_index() -> None:
@@ -245,6 +259,52 @@ def test_parts_check_shapes_against_the_config_by_index() -> None:
         "network[3].w1: expected shape (4, 8) (config.embedding_dim = 4; "
         "config.hidden_dim = 8), found (8, 8)"
     )
+    assert [problem.rule for problem in caught.value.problems] == [SHAPES]
+
+
+def test_parts_check_the_vocabulary_against_the_config() -> None:
+    small = tiny_checkpoint()
+    from rustgpt_format.boundary import validated
+
+    with pytest.raises(rf.CheckpointError) as caught:
+        validated(
+            Parts,
+            {
+                "config": small.config,
+                "vocab": rf.Vocab(words=("a", "b", "c", "</s>")),
+                "network": {1: small.network[1]},
+                "length": 6,
+            },
+        )
+    assert str(caught.value) == "vocab.words: expected config.vocab_size = 3 words, found 4"
+    assert [problem.rule for problem in caught.value.problems] == [SHAPES]
+
+
+def other_block(parts: Parts) -> None:
+    parts.network[1].w_q[0, 0] += 1  # type: ignore[union-attr]
+
+
+# (a change to the second of two equal Parts); each makes them unequal
+PARTS_CHANGES = [
+    ("another layer's values", other_block),
+    ("another layer picked", lambda p: p.network.update({2: p.network.pop(4)})),
+    ("fewer layers", lambda p: p.network.pop(4)),
+    ("a longer network", lambda p: setattr(p, "length", 7)),
+    (
+        "another config",
+        lambda p: setattr(p, "config", p.config.model_copy(update={"max_seq_len": 3})),
+    ),
+    ("another vocabulary", lambda p: setattr(p, "vocab", rf.Vocab(words=("x", "y", "</s>")))),
+]
+
+
+@pytest.mark.parametrize(("why", "change"), PARTS_CHANGES, ids=[c[0] for c in PARTS_CHANGES])
+def test_parts_are_equal_only_when_everything_is(why: str, change: Any) -> None:
+    a = Parts.of(tiny_checkpoint(), ["blocks"])
+    b = Parts.of(tiny_checkpoint(), ["blocks"])
+    assert a == b
+    change(b)
+    assert (a == b, b == a) == (False, False)
 
 
 def test_blocks_of_one_checkpoint_under_fresh_embeddings(tmp_path: Path) -> None:
