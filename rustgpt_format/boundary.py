@@ -9,12 +9,15 @@ as one :class:`CheckpointError` naming each problem's path from the document roo
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
-from rustgpt_format.models import Checkpoint, is_rustgpt
+from rustgpt_format.float32 import FINITE_ARRAYS
+from rustgpt_format.models import AdamState, Checkpoint, LayerBase, is_rustgpt
 from rustgpt_format.pydantic_errors import UNKNOWN_KEY, problems_of
 from rustgpt_format.versions import CURRENT, FORMAT_VERSION, check_version
 
@@ -112,6 +115,56 @@ def checked(checkpoint: Checkpoint) -> Checkpoint:
     Fields assigned after construction are not validated by pydantic (a layer
     replaced, a NaN written into a weight, an array of another shape): writers call
     this first, so that nothing is written that :func:`rustgpt_format.load` would
-    refuse. Arrays are checked in place, not copied.
+    refuse. The checkpoint is validated again as a reader validates a document (every
+    type, bound, shape, the §6 rules, the vocabulary), except that the arrays
+    :func:`all_finite` clears in one reduction each are not checked element by element
+    a second time; an array it does not clear is, and the validator names the first
+    value at fault. Arrays are checked in place, not copied.
+
+    >>> from rustgpt_format.examples import tiny_checkpoint
+    >>> broken = tiny_checkpoint()
+    >>> broken.network[0].token_embeddings[1, 0] = float("nan")
+    >>> try:
+    ...     checked(broken)
+    ... except CheckpointError as error:
+    ...     print(error.path)
+    network[0].token_embeddings
     """
-    return validated(Checkpoint, checkpoint.model_dump())
+    finite = frozenset(id(array) for array in _arrays(checkpoint) if all_finite(array))
+    return validated(Checkpoint, checkpoint.model_dump(), context={FINITE_ARRAYS: finite})
+
+
+def all_finite(values: np.ndarray) -> bool:
+    """Whether every element of a float32 array is finite: one pass, no temporary array.
+
+    The values' dot product with themselves is a sum of squares, so a NaN or an infinity
+    anywhere makes it NaN or infinite: a finite result proves every element finite. A
+    sum that overflows (elements beyond about 1.8e19) is decided element by element.
+
+    >>> all_finite(np.ones((2, 3), np.float32)), all_finite(np.array([1e30, -np.inf], np.float32))
+    (True, False)
+    """
+    flat = values.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.dot(flat, flat)
+    return bool(np.isfinite(squares)) or bool(np.isfinite(flat).all())
+
+
+def _arrays(checkpoint: Checkpoint) -> Iterator[np.ndarray]:
+    """The float32 arrays of the layers, wherever they are what they should be.
+
+    Anything else (a layer or array replaced by something of the wrong type) is left
+    to the validator, which names it.
+    """
+    network = checkpoint.network if isinstance(checkpoint.network, list) else []
+    for layer in network:
+        if not isinstance(layer, LayerBase):
+            continue
+        found = [getattr(layer, name, None) for name in layer.SHAPES]
+        for name in layer.OPTIMIZERS:
+            state = getattr(layer, name, None)
+            if isinstance(state, AdamState):
+                found += [state.m, state.v]
+        for array in found:
+            if isinstance(array, np.ndarray) and array.dtype == np.float32:
+                yield array

@@ -13,6 +13,7 @@ whose tensors and metadata do not match.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import struct
@@ -23,11 +24,13 @@ from typing import Any, BinaryIO, ClassVar
 import numpy as np
 import orjson
 import safetensors.numpy
+from pydantic import TypeAdapter, ValidationError
 from safetensors import SafetensorError, safe_open
 
+from rustgpt_format.boundary import all_finite
 from rustgpt_format.codec import parse, wire_document
 from rustgpt_format.errors import CheckpointError, Problem, join_path
-from rustgpt_format.float32 import FINITE_ARRAYS, describe
+from rustgpt_format.float32 import FINITE_ARRAYS, Float32Array, describe
 from rustgpt_format.forms.base import (
     RAISE_HINT,
     Decoded,
@@ -38,6 +41,7 @@ from rustgpt_format.forms.base import (
 )
 from rustgpt_format.limits import Limits
 from rustgpt_format.models import LAYER_KINDS, Checkpoint, select_layers
+from rustgpt_format.pydantic_errors import problems_of
 from rustgpt_format.versions import FORMAT
 
 METADATA_DOCUMENT = "checkpoint"
@@ -318,6 +322,16 @@ def _shapes(
     return shapes
 
 
+_CHUNK_FLOATS = 1 << 16
+"""Floats read at a time (256 KiB): each chunk is checked while it is still in cache."""
+
+_KEPT_UNCHECKED = 192 * 2**20
+"""Bytes of tensors a full load keeps before every value is known to be finite. The
+tensors beyond are checked first, a chunk at a time in one reused buffer, so that a
+file refused for a NaN in its last tensor has not spent their memory (issue 15: a
+refused load uses at most 256 MiB)."""
+
+
 def _read_all(
     stream: BinaryIO,
     order: list[str],
@@ -326,31 +340,112 @@ def _read_all(
     size: int,
     data_start: int,
 ) -> frozenset[int]:
-    """Read every tensor, in one read, into views of one buffer; ids of finite ones.
+    """Read every tensor into views of one buffer, checked as it is read; ids of finite ones.
 
     The library has checked that the tensors, in offset order, cover the data region
     without gaps: so each tensor starts where the one before it ends.
     """
-    total = sum(math.prod(shapes[name]) for name in order)
+    counts = [math.prod(shapes[name]) for name in order]
+    total = sum(counts)
     if data_start + 4 * total != size:
         raise CheckpointError(
             f"expected the tensors to fill the {size - data_start} bytes after the header, "
             f"found {4 * total} bytes of tensors"
         )
+    kept = _KEPT_UNCHECKED // 4
+    if total > kept:
+        where = {claim.name: claim.path for claim in claims}
+        _refuse_non_finite(stream, data_start, kept, total, order, counts, shapes, where)
     buffer = np.empty(total, dtype=np.float32)
     stream.seek(data_start)
-    _read_exactly(stream, buffer.data.cast("B"))
+    finite = _read_checked(stream, buffer)
     arrays = {}
     offset = 0
-    for name in order:
-        rows, cols = shapes[name]
-        arrays[name] = buffer[offset : offset + rows * cols].reshape(rows, cols)
-        offset += rows * cols
+    for name, count in zip(order, counts, strict=True):
+        arrays[name] = buffer[offset : offset + count].reshape(shapes[name])
+        offset += count
     for claim in claims:
         claim.container[claim.key] = arrays[claim.name]
-    if not np.isfinite(buffer).all():
+    if not finite:
         return frozenset()  # the validator names the first array holding one
     return frozenset(map(id, arrays.values()))
+
+
+def _read_checked(stream: BinaryIO, buffer: np.ndarray) -> bool:
+    """Fill ``buffer`` (1-D) from the stream a chunk at a time; whether every value is finite.
+
+    Checking each chunk right after its read costs a pass over cache, not over memory.
+    """
+    raw = buffer.data.cast("B")
+    finite = True
+    for begin in range(0, buffer.size, _CHUNK_FLOATS):
+        end = min(begin + _CHUNK_FLOATS, buffer.size)
+        _read_exactly(stream, raw[4 * begin : 4 * end], expected=raw.nbytes, done=4 * begin)
+        finite = finite and all_finite(buffer[begin:end])
+    return finite
+
+
+def _refuse_non_finite(
+    stream: BinaryIO,
+    data_start: int,
+    first: int,
+    total: int,
+    order: list[str],
+    counts: list[int],
+    shapes: dict[str, tuple[int, int]],
+    where: dict[str, str],
+) -> None:
+    """Refuse a NaN or infinity among the floats ``[first, total)`` before they are kept.
+
+    The floats are read a chunk at a time into one buffer. The tensor holding the first
+    one found is checked from its start by the validator itself, given only the rows
+    up to the one at fault (those before it as zeros), so the error is the one a full
+    read would give for that tensor.
+    """
+    scratch = np.empty(_CHUNK_FLOATS, dtype=np.float32)
+    raw = scratch.data.cast("B")
+    stream.seek(data_start + 4 * first)
+    for begin in range(first, total, _CHUNK_FLOATS):
+        count = min(_CHUNK_FLOATS, total - begin)
+        expected, done = 4 * (total - first), 4 * (begin - first)
+        _read_exactly(stream, raw[: 4 * count], expected=expected, done=done)
+        if all_finite(scratch[:count]):
+            continue
+        found = begin + int(np.flatnonzero(~np.isfinite(scratch[:count]))[0])
+        starts = np.cumsum([0, *counts])
+        index = int(np.searchsorted(starts, found, side="right")) - 1
+        name, cols = order[index], shapes[order[index]][1]
+        tensor_start = int(starts[index])
+        # the first bad value of this tensor may lie before ``first``: look from its start
+        row = _first_bad_row(stream, data_start + 4 * tensor_start, found - tensor_start, cols)
+        values = np.zeros((row + 1, cols), dtype=np.float32)  # untouched pages: no memory
+        stream.seek(data_start + 4 * (tensor_start + row * cols))
+        _read_exactly(stream, values[row].data.cast("B"))
+        try:
+            _float32_arrays().validate_python(values)
+        except ValidationError as error:
+            problem = problems_of(error)[0]
+            raise CheckpointError(problem.message, path=where[name]) from None
+        raise AssertionError("a row holding a non-finite value passed the validator")
+
+
+def _first_bad_row(stream: BinaryIO, start: int, last: int, cols: int) -> int:
+    """The first row of a tensor at ``start`` holding a non-finite value; one does at ``last``."""
+    scratch = np.empty(_CHUNK_FLOATS, dtype=np.float32)
+    raw = scratch.data.cast("B")
+    stream.seek(start)
+    for begin in range(0, last + 1, _CHUNK_FLOATS):
+        count = min(_CHUNK_FLOATS, last + 1 - begin)
+        _read_exactly(stream, raw[: 4 * count])
+        if not all_finite(scratch[:count]):
+            return (begin + int(np.flatnonzero(~np.isfinite(scratch[:count]))[0])) // cols
+    return last // cols
+
+
+@functools.cache
+def _float32_arrays() -> TypeAdapter[np.ndarray]:
+    """The validator of one array, for a value refused before the document is validated."""
+    return TypeAdapter(Float32Array)
 
 
 def _read_some(
@@ -375,21 +470,25 @@ def _read_some(
         stream.seek(data_start + begin)
         _read_exactly(stream, array.data.cast("B"))
         claim.container[claim.key] = array
-        if np.isfinite(array).all():
+        if all_finite(array):
             finite.add(id(array))
     return frozenset(finite)
 
 
-def _read_exactly(stream: Any, target: memoryview) -> None:
-    done = 0
-    while done < len(target):
-        count = stream.readinto(target[done:])
+def _read_exactly(
+    stream: Any, target: memoryview, *, expected: int | None = None, done: int = 0
+) -> None:
+    """Fill ``target``; ``expected`` and ``done``: the bytes of the whole read and before it."""
+    filled = 0
+    while filled < len(target):
+        count = stream.readinto(target[filled:])
         if not count:
+            expected = len(target) if expected is None else expected
             raise CheckpointError(
-                f"expected {len(target)} bytes of tensors, found {done}: the file got "
+                f"expected {expected} bytes of tensors, found {done + filled}: the file got "
                 "shorter while it was read"
             )
-        done += count
+        filled += count
 
 
 def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]:

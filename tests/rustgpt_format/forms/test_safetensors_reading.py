@@ -1,0 +1,124 @@
+"""A full safetensors load reads and checks its tensors a chunk at a time (issue 13), and
+checks the tensors past the first ``_KEPT_UNCHECKED`` bytes before keeping any (issue 15:
+a refused load spends at most 256 MiB). Here both bounds are made tiny, so that every
+path runs on a small file and its result can be compared with the plain one."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import rustgpt_format as rf
+import rustgpt_format.forms.safetensors as binary
+from rustgpt_format.examples import random_checkpoint
+
+CHECKPOINT = random_checkpoint(vocab_size=7, embedding_dim=6, hidden_dim=5, max_seq_len=3, seed=3)
+
+
+def offsets(data: bytes) -> tuple[int, dict[str, tuple[int, int, int]]]:
+    """Where the data start, and each tensor's first float (from there), floats and columns."""
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    header.pop("__metadata__")
+    return 8 + length, {
+        name: (entry["data_offsets"][0] // 4, int(np.prod(entry["shape"])), entry["shape"][1])
+        for name, entry in header.items()
+    }
+
+
+def with_value(data: bytes, at: int, value: float) -> bytes:
+    """``data`` with the float at byte ``at`` replaced."""
+    return data[:at] + np.float32(value).tobytes() + data[at + 4 :]
+
+
+def small_bounds(monkeypatch: pytest.MonkeyPatch, *, chunk: int, kept: int) -> None:
+    monkeypatch.setattr(binary, "_CHUNK_FLOATS", chunk)
+    monkeypatch.setattr(binary, "_KEPT_UNCHECKED", kept)
+
+
+def refusal(path: Path) -> tuple[str, str]:
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load(path)
+    return caught.value.path, caught.value.message
+
+
+@pytest.mark.parametrize(("chunk", "kept"), [(1, 0), (5, 64), (7, 4 * 300), (64, 1 << 30)])
+def test_chunked_reads_give_the_same_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, kept: int
+) -> None:
+    target = tmp_path / "model.safetensors"
+    rf.save(CHECKPOINT, target)
+    small_bounds(monkeypatch, chunk=chunk, kept=kept)
+    loaded = rf.load(target)
+    assert loaded == CHECKPOINT
+    first = loaded.network[0]
+    assert first.token_embeddings.flags.writeable  # type: ignore[union-attr]
+
+
+def bad_files() -> list[tuple[str, int, float]]:
+    """(tensor, element, value): the first, a middle and the last element of some tensors."""
+    data = rf.dumps(CHECKPOINT, form="safetensors")
+    _, tensors = offsets(data)
+    last = max(tensors, key=lambda name: tensors[name][0])
+    chosen = [*sorted(tensors)[:: max(1, len(tensors) // 6)], last]
+    cases = []
+    for index, name in enumerate(chosen):
+        floats = tensors[name][1]
+        for element in sorted({0, floats // 2, floats - 1}):
+            cases.append((name, element, [np.nan, np.inf, -np.inf][(index + element) % 3]))
+    return cases
+
+
+@pytest.mark.parametrize(("tensor", "element", "value"), bad_files())
+@pytest.mark.parametrize(("chunk", "kept"), [(1, 0), (5, 64), (7, 4 * 300)])
+def test_a_bad_value_is_named_alike_whether_found_before_or_while_keeping(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tensor: str,
+    element: int,
+    value: float,
+    chunk: int,
+    kept: int,
+) -> None:
+    data = rf.dumps(CHECKPOINT, form="safetensors")
+    start, tensors = offsets(data)
+    first, _, _ = tensors[tensor]
+    at = start + 4 * (first + element)
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(with_value(data, at, value))
+    plain = refusal(target)  # read whole, then named by the validator
+    assert plain[0].startswith("network[") and "expected a finite float32" in plain[1]
+    small_bounds(monkeypatch, chunk=chunk, kept=kept)
+    if 4 * (first + element) >= kept:  # past the part kept unchecked: found before any is kept
+
+        def no_buffer(*args: Any) -> bool:
+            raise AssertionError("the tensors were kept before every value was checked")
+
+        monkeypatch.setattr(binary, "_read_checked", no_buffer)
+    assert refusal(target) == plain
+
+
+def test_a_file_cut_short_while_it_is_checked_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "model.safetensors"
+    rf.save(CHECKPOINT, target)
+    size = target.stat().st_size
+    small_bounds(monkeypatch, chunk=5, kept=64)
+    opened = binary.safe_open
+
+    def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
+        handle = opened(*args, **kwargs)
+        with open(target, "r+b") as stream:
+            stream.truncate(size - 16)
+        return handle
+
+    monkeypatch.setattr(binary, "safe_open", cut_after_opening)
+    _, message = refusal(target)
+    assert message.endswith("the file got shorter while it was read")
+    assert message.startswith("expected ")
