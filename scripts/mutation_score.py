@@ -132,7 +132,11 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/test_errors.py",
     ],
     "rustgpt_format/bincode/reading.py": [f"{FORMAT_TESTS}/bincode/test_reading.py"],
-    "rustgpt_model/ops.py": [f"{MODEL_TESTS}/test_loss.py", f"{MODEL_TESTS}/layers"],
+    "rustgpt_model/ops.py": [
+        f"{MODEL_TESTS}/test_ops.py",
+        f"{MODEL_TESTS}/test_loss.py",
+        f"{MODEL_TESTS}/layers",
+    ],
     "rustgpt_model/loss.py": [f"{MODEL_TESTS}/test_loss.py"],
     "rustgpt_model/adam.py": [
         f"{MODEL_TESTS}/test_adam.py",
