@@ -90,3 +90,24 @@ def test_backward_of_a_constant_row_is_finite() -> None:
     _, cache = layer_norm.forward(layer, x)
     grad_x = layer_norm.backward(layer, cache, np.ones((1, 4), np.float32), grad)
     assert np.isfinite(grad_x).all()
+
+
+def test_backward_of_a_constant_row_is_the_first_term_alone_to_the_bit() -> None:
+    """std = 0: dL/dx = (g − mean(g)) / ε, the second term exactly +0 (zero signs kept)."""
+    layer = LayerNorm(
+        epsilon=1e-5,
+        gamma=np.array([[-1.0, 1.0, 1.0, 1.0]], np.float32),
+        beta=np.zeros((1, 4), np.float32),
+    )
+    x = np.full((2, 4), 3.0, np.float32)
+    grad_output = np.array([[0.0, 1.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0]], np.float32)
+    grad = LayerNorm.model_construct(
+        gamma=np.zeros((1, 4), np.float32), beta=np.zeros((1, 4), np.float32)
+    )
+    _, cache = layer_norm.forward(layer, x)
+    grad_x = layer_norm.backward(layer, cache, grad_output, grad)
+    g = grad_output * layer.gamma  # row 2 is [-0.0, 0, 0, 0]
+    expected = (g - g.sum(axis=1, keepdims=True) / 4) / np.float32(1e-5)
+    assert grad_x.dtype == np.float32
+    assert grad_x.view(np.uint32).tolist() == expected.view(np.uint32).tolist()
+    assert math.copysign(1, grad_x[1, 0]) == -1  # the -0.0 of g survives
