@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
 import rustgpt_format as rf
 from rustgpt_format.examples import tiny_checkpoint
@@ -63,3 +64,13 @@ def test_progress_up_to_the_end_of_the_schedule_is_read(done: int) -> None:
     ckpt = rf.loads(with_training(epochs_completed=done, loss_history=[1.5] * done))
     assert ckpt.training is not None
     assert (ckpt.training.epochs_completed, ckpt.training.loss_history) == (done, [1.5] * done)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_a_learning_rate_or_loss_that_is_not_finite_is_refused(value: float) -> None:
+    # a document cannot hold these (the JSON reader refuses them): Python can
+    with pytest.raises(ValidationError, match=r"learning_rate\n  Input should be a finite"):
+        rf.TrainingPhase(name="pretraining", epochs=1, learning_rate=value)
+    phase = rf.TrainingPhase(name="pretraining", epochs=1, learning_rate=0.01)
+    with pytest.raises(ValidationError, match=r"loss_history\.0\n  Input should be a finite"):
+        rf.TrainingState(schedule=[phase], epochs_completed=1, loss_history=[value])

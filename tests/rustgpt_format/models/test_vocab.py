@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 import rustgpt_format as rf
 
@@ -24,3 +25,12 @@ def test_an_id_outside_the_vocabulary_decodes_to_none(token_id: int) -> None:
 
 def test_a_word_outside_the_vocabulary_encodes_to_none() -> None:
     assert rf.Vocab(words=WORDS).encode("moon") is None
+
+
+def test_a_vocabulary_cannot_change_after_it_is_made() -> None:
+    # encode's map is computed once: changed words would leave it stale
+    vocab = rf.Vocab(words=WORDS)
+    assert vocab.encode("world") == 1
+    with pytest.raises(ValidationError, match="Instance is frozen"):
+        vocab.words = ("world", "</s>")
+    assert hash(vocab) == hash(rf.Vocab(words=WORDS))
