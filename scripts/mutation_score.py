@@ -313,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         score = run_module(module, workdir, args.max_children, log)
         scores.append(score)
+        # "not checked" and the like: mutmut did not run the mutants (its clean run of
+        # the tests failed, say); the row would read as a score of 0 without a reason
+        counted = KILLED | {"survived", "no tests"}
+        unrun = {status: n for status, n in score.statuses.items() if status not in counted}
+        if unrun:
+            print(f"{module}: mutants not run ({unrun}); see {log}", file=sys.stderr, flush=True)
         print(f"{score.row()}", file=sys.stderr, flush=True)
     print(HEADER)
     for score in scores:
