@@ -16,40 +16,68 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import re
 import secrets
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 import numpy as np
 import orjson
 
 from rustgpt_format.boundary import validated
+from rustgpt_format.buffers import Buffer, count, release
 from rustgpt_format.errors import CheckpointError, FieldError, PathPart, format_path, join_path
 from rustgpt_format.float32 import floats_from_numbers
-from rustgpt_format.json_scan import duplicate_key, nesting_depth, path_at, without_strings
+from rustgpt_format.json_scan import (
+    duplicate_key,
+    nesting_depth,
+    path_at,
+    value_count,
+    without_strings,
+)
 from rustgpt_format.limits import DEFAULT_LIMITS, FORMAT_DEPTH, Limits
 from rustgpt_format.models import Checkpoint
 
 # A numeric data array, found in one pass: the key (in any spelling JSON allows, so
-# that "d\u0061ta" is read like "data"), then only number characters up to the "]".
-# Possessive repeats never give back, so a failed attempt costs what it read, and
-# attempts at different keys read disjoint text: the scan is linear in the document.
-_DATA_ARRAY = re.compile(
-    rb'"(?:d|\\u0064)(?:a|\\u0061)(?:t|\\u0074)(?:a|\\u0061)"\s*+:\s*+'
-    rb"(\[[0-9.eE+\-, \t\r\n]*+\])"
+# that "d\u0061ta" is read like "data") and its "[", then only number characters up to
+# the "]" (scanned a chunk at a time, see _numbers_end). Possessive repeats never give
+# back, so a failed attempt costs what it read; the next search starts where the
+# numbers stopped (they hold no quote), so attempts read disjoint text: the scan is
+# linear in the document.
+_DATA_KEY = re.compile(
+    rb'"(?:d|\\u0064)(?:a|\\u0061)(?:t|\\u0074)(?:a|\\u0061)"\s*+:\s*+\['
 )
+_NUMBER_CHARS = re.compile(rb"[0-9.eE+\-, \t\r\n]*+")
 _BLANK = re.compile(rb"\s*+")
 _CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 bytes that do not start a character
 _BOM = b"\xef\xbb\xbf"
 
 
-def parse(data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAULT_LIMITS) -> Any:
+def parse(
+    data: bytes | bytearray | memoryview | str | mmap.mmap,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    check: Callable[[Any], object] | None = None,
+) -> Any:
     """Decode JSON text, with numeric ``data`` arrays already float32 ndarrays.
 
     Every size the text implies is checked against ``limits`` before it is acted on,
-    and every step is linear in the length of the text. Besides the text and the
-    arrays it returns, the memory used is bounded by ``limits.max_header_bytes``
-    and a chunk of numbers.
+    and every step is linear in the length of the text. Besides the arrays it
+    returns, the memory used is bounded by ``limits.max_header_bytes`` (the text
+    outside the arrays, and the Python objects of ``limits.max_header_values``
+    values), a chunk of numbers, and the text itself when it is bytes; text given as
+    a read-only ``mmap`` (a large file, see :mod:`rustgpt_format.buffers`) is read a
+    chunk at a time, each chunk's pages given back once read.
+
+    When the arrays would take more than 128 MiB as float32, every array is checked
+    (numbers, count, syntax) before any is kept, and ``check`` (if given) is called
+    with the document whose arrays are stand-ins of their sizes (one value repeated,
+    no memory) before they are decoded: a validator raising there refuses a
+    document whose shapes, order or vocabulary are wrong without spending the memory
+    of its arrays. Below that size the arrays are decoded in one pass, and refusing
+    costs at most those 128 MiB.
 
     >>> parse(b'{"w": {"v": 1, "dim": [1, 2], "data": [0.5, -0]}}')["w"]["data"]
     array([ 0.5, -0. ], dtype=float32)
@@ -59,24 +87,82 @@ def parse(data: bytes | bytearray | memoryview | str, *, limits: Limits = DEFAUL
     raw = _as_bytes(data)
     if len(raw) > limits.max_file_bytes:
         raise _too_big(len(raw), limits)
-    if _BLANK.fullmatch(raw):
+    if _blank(raw):
         raise CheckpointError("expected a JSON document, found an empty file")
-    if raw.startswith(_BOM):
+    if raw[: len(_BOM)] == _BOM:
         raise CheckpointError("expected UTF-8 JSON without a byte-order mark, found a BOM")
     marker = secrets.token_hex(12)
     # The skeleton is checked before any array is decoded: a document that is not
     # JSON, nests too deep or repeats a key is refused without the memory of its arrays.
     spans = _find_arrays(raw, marker, limits)
     names = [f"{marker}{index}" for index in range(len(spans))]
-    skeleton, holders = _checked_skeleton(raw, spans, names, marker, limits)
-    arrays, failed = _decode(raw, spans, names, limits, keep=True, claimed=_claims(holders))
+    found = _checked_skeleton(raw, spans, names, marker, limits)
+    counts = _counts(raw, spans, names)
+    if counts is not None and 4 * sum(counts.values()) > _CHECKED_FIRST:
+        # Large: every array checked (and counted) without being kept, then the
+        # document with stand-ins checked, so that a refusal costs no array memory.
+        stand_ins, failed = _decode(raw, spans, names, limits, found, keep=False, counts=counts)
+        if failed:
+            spans, names, found = _without(raw, spans, names, failed, marker, limits)
+        if check is not None:
+            for holder in found.holders:
+                holder["data"] = stand_ins[holder["data"]]
+            check(found.skeleton)
+            found = _checked_skeleton(raw, spans, names, marker, limits)  # a fresh copy
+        stand_ins.clear()
+    arrays, failed = _decode(raw, spans, names, limits, found, keep=True, counts=counts)
     if failed:  # left in place: the validator (or the parser) names what is wrong in them
-        kept = [index for index in range(len(spans)) if index not in failed]
-        spans, names = [spans[index] for index in kept], [names[index] for index in kept]
-        skeleton, holders = _checked_skeleton(raw, spans, names, marker, limits)
-    for holder in holders:
+        spans, names, found = _without(raw, spans, names, failed, marker, limits)
+    for holder in found.holders:
         holder["data"] = arrays[holder["data"]]
-    return skeleton
+    return found.skeleton
+
+
+_CHECKED_FIRST = 128 * 2**20
+"""Bytes of float32 past which the arrays are checked before any is decoded."""
+
+
+@dataclass
+class _Found:
+    """A checked skeleton: the document with each array a placeholder string, the
+    objects whose ``data`` is one, its text and where each placeholder starts in it."""
+
+    skeleton: Any
+    holders: list[dict[str, Any]]
+    text: bytes
+    located: dict[str, int]
+
+    def path(self, name: str) -> str:
+        """The document path of the array ``name`` stands for."""
+        return path_at(self.text, offset=self.located[name])
+
+
+def _without(
+    raw: Buffer,
+    spans: list[tuple[int, int]],
+    names: list[str],
+    failed: set[int],
+    marker: str,
+    limits: Limits,
+) -> tuple[list[tuple[int, int]], list[str], _Found]:
+    """The spans and names but those ``failed``, and the skeleton with those put back."""
+    kept = [index for index in range(len(spans)) if index not in failed]
+    spans, names = [spans[index] for index in kept], [names[index] for index in kept]
+    return spans, names, _checked_skeleton(raw, spans, names, marker, limits)
+
+
+def _counts(raw: Buffer, spans: list[tuple[int, int]], names: list[str]) -> dict[str, int] | None:
+    """The numbers in each array (by name): counted by their commas in an array of more
+    than a chunk, at most what the text allows in a small one. None, sparing the count,
+    when the arrays cannot hold more than 128 MiB as float32 (a number takes a character
+    and a comma at least)."""
+    counts = {name: (end - start) // 2 + 1 for (start, end), name in zip(spans, names, strict=True)}
+    if 4 * sum(counts.values()) <= _CHECKED_FIRST:
+        return None
+    for (start, end), name in zip(spans, names, strict=True):
+        if end - start > _CHUNK:
+            counts[name] = _commas(raw, start, end) + 1
+    return counts
 
 
 def _claims(holders: list[dict[str, Any]]) -> dict[str, int]:
@@ -90,16 +176,19 @@ def _claims(holders: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _decode(
-    raw: bytes,
+    raw: Buffer,
     spans: list[tuple[int, int]],
     names: list[str],
     limits: Limits,
+    found: _Found,
     *,
     keep: bool,
-    claimed: dict[str, int] | None = None,
+    counts: dict[str, int] | None = None,
 ) -> tuple[dict[str, np.ndarray], set[int]]:
-    """Each array decoded (or, without ``keep``, checked) in order, by name; and the
-    indices of the small arrays that failed, to be left in the document.
+    """Each array decoded (or, without ``keep``, checked and replaced by a stand-in of
+    its size) in order, by name; and the indices of the small arrays that failed, to be
+    left in the document. ``found``: the skeleton, for the claims of ``dim`` and the
+    paths of errors.
 
     A large array whose count of numbers is not what its ``dim`` claims is not decoded:
     the validator refuses it for its size alone, so a stand-in of that size (one value
@@ -108,13 +197,14 @@ def _decode(
     arrays: dict[str, np.ndarray] = {}
     failed: set[int] = set()
     elements = 0
-    claimed = claimed or {}
-    for index, (start, end) in enumerate(spans):
+    claimed = _claims(found.holders)
+    counts = counts or {}
+    for index, ((start, end), name) in enumerate(zip(spans, names, strict=True)):
         room, count = limits.max_elements - elements, None
-        if end - start > _CHUNK and names[index] in claimed:
-            count = _commas(raw, start, end) + 1
-            if count != claimed[names[index]] and count <= room:
-                arrays[names[index]] = np.broadcast_to(np.zeros(1, np.float32), (count,))
+        if end - start > _CHUNK and (name in claimed or name in counts):
+            count = counts.get(name) or _commas(raw, start, end) + 1
+            if name in claimed and count != claimed[name] and count <= room:
+                arrays[name] = _stand_in(count)
                 elements += count
                 continue
         try:
@@ -123,13 +213,13 @@ def _decode(
             raise CheckpointError(
                 f"expected at most {limits.max_elements} numbers in all arrays "
                 f"(Limits.max_elements), found more by this array{_RAISE}",
-                path=path_at(raw, offset=start),
+                path=_path(found, name),
             ) from None
         except (orjson.JSONDecodeError, FieldError) as error:
             if end - start <= _LEFT_TO_VALIDATOR:
                 failed.add(index)
                 continue
-            where = path_at(raw, offset=start)
+            where = _path(found, name)
             if isinstance(error, FieldError):
                 raise CheckpointError(
                     error.message, path=join_path(where, format_path(error.parts))
@@ -138,34 +228,93 @@ def _decode(
                 f"expected numbers, found invalid JSON: {error.msg}", path=where
             ) from None
         elements += values.size
-        if keep:
-            arrays[names[index]] = values
+        arrays[name] = values
     return arrays, failed
 
 
-def _find_arrays(raw: bytes, marker: str, limits: Limits) -> list[tuple[int, int]]:
+def _stand_in(count: int) -> np.ndarray:
+    """``count`` zeros as one value repeated: the size of an array without its memory."""
+    return np.broadcast_to(np.zeros(1, np.float32), (count,))
+
+
+def _path(found: _Found, name: str) -> str:
+    """The path of the array ``name``, found in the skeleton: the document's text before
+    the array may be gigabytes of other arrays."""
+    return path_at(found.text, offset=found.located[name])
+
+
+def _find_arrays(raw: Buffer, marker: str, limits: Limits) -> list[tuple[int, int]]:
     """Where the numeric data arrays are (from "[" to after "]"), keeping the rest of the
-    document, placeholders included, within ``limits.max_header_bytes`` as it goes."""
+    document, placeholders included, within ``limits.max_header_bytes`` as it goes.
+
+    A key is looked for only as far as the text outside arrays may still reach: past
+    that the document is refused unread. An array's numbers are scanned a chunk at a
+    time, each chunk given back once scanned (a mapped file's pages).
+    """
     spans: list[tuple[int, int]] = []
-    outside = done = 0
-    for match in _DATA_ARRAY.finditer(raw):
+    outside = done = position = 0
+    size = len(raw)
+    while True:
+        # a key starting past ``reach`` would leave more than the bound outside arrays
+        reach = min(size, done + limits.max_header_bytes - outside + _KEY_BYTES)
+        match = _DATA_KEY.search(raw, position, reach) if position < reach else None
+        if match is None:
+            if reach < size:  # all of [done, reach) is outside the arrays: too much
+                raise _outside_too_big(outside + max(reach, position) - done, limits, more=True)
+            return spans
+        start = match.end() - 1
+        end = _numbers_end(raw, match.end())
+        if end == size or raw[end] != 0x5D:  # not "]": no numeric array here
+            position = end  # number characters hold no quote: no key starts before
+            continue
+        position = end = end + 1
         if _escaped(raw, match.start()):
             continue
-        start, end = match.span(1)
         outside += start - done + len(marker) + len(str(len(spans))) + 2
         if outside > limits.max_header_bytes:
             raise _outside_too_big(outside, limits)
         spans.append((start, end))
         done = end
-    return spans
+
+
+def _numbers_end(raw: Buffer, start: int) -> int:
+    """Where the run of number characters from ``start`` ends, scanned a chunk at a
+    time; each chunk scanned whole is given back."""
+    size = len(raw)
+    while True:
+        stop = min(start + _SCANNED, size)
+        end = _NUMBER_CHARS.match(raw, start, stop).end()  # type: ignore[union-attr]
+        if end < stop or stop == size:
+            return end
+        release(raw, start, stop)
+        start = stop
+
+
+def _blank(raw: Buffer) -> bool:
+    """Whether ``raw`` is only white space (looked at a chunk at a time)."""
+    start, size = 0, len(raw)
+    while start < size:
+        stop = min(start + _SCANNED, size)
+        if _BLANK.match(raw, start, stop).end() < stop:  # type: ignore[union-attr]
+            return False
+        release(raw, start, stop)
+        start = stop
+    return True
+
+
+_SCANNED = 1 << 24
+"""Bytes scanned by one regular-expression call over an array or white space."""
+
+_KEY_BYTES = 64
+"""More than the longest spelling of a data key and its colon (without white space)."""
 
 
 def _checked_skeleton(
-    raw: bytes, spans: list[tuple[int, int]], names: list[str], marker: str, limits: Limits
-) -> tuple[Any, list[dict[str, Any]]]:
+    raw: Buffer, spans: list[tuple[int, int]], names: list[str], marker: str, limits: Limits
+) -> _Found:
     """The document with each span replaced by its name as a string, parsed and checked
-    (size, nesting, syntax, string lengths, duplicate keys); and the objects whose
-    ``data`` is such a name."""
+    (size, nesting, values, syntax, string lengths, duplicate keys); the objects whose
+    ``data`` is such a name; the text and where each name is in it."""
     pieces: list[bytes] = []
     placed: list[_Span] = []
     done = outside = 0
@@ -174,11 +323,14 @@ def _checked_skeleton(
         pieces += [raw[done:start], b'"', name.encode(), b'"']
         outside += start - done + len(name) + 2
         done = end
+    if len(raw) - done + outside > limits.max_header_bytes:
+        raise _outside_too_big(len(raw) - done + outside, limits)
     pieces.append(raw[done:])
-    text = b"".join(pieces) if spans else raw
+    text = b"".join(pieces)
     del pieces
-    if len(text) > limits.max_header_bytes:
-        raise _outside_too_big(len(text), limits)
+    release(raw, 0, len(raw))  # what was read of a mapped file: the arrays read it again
+    located = {name: at for name, (_, _, at, _) in zip(names, placed, strict=True)}
+    found = _Found(None, [], text, located)
     structure = without_strings(text)
     depth = nesting_depth(structure)
     if depth > limits.max_depth:
@@ -187,18 +339,22 @@ def _checked_skeleton(
             f"needs {FORMAT_DEPTH}), found {depth}{_RAISE}",
             path=path_at(text, depth=limits.max_depth),
         )
+    values = value_count(structure)
+    if values > limits.max_header_values:
+        raise CheckpointError(
+            f"expected at most {limits.max_header_values} values and keys in the JSON outside "
+            f"the numeric data arrays (Limits.max_header_values), found {values}{_RAISE}"
+        )
     try:
         skeleton = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         # The first error may be inside an array taken out (a "]" where a digit was due
         # ends the array early). The arrays are checked in order, as reading them
         # would, without keeping them; the small ones found wrong go back in the text.
-        _, failed = _decode(raw, spans, names, limits, keep=False)
+        _, failed = _decode(raw, spans, names, limits, found, keep=False)
         if failed:
-            kept = [index for index in range(len(spans)) if index not in failed]
-            spans, names = [spans[index] for index in kept], [names[index] for index in kept]
-            return _checked_skeleton(raw, spans, names, marker, limits)
-        return _parse_invalid(raw, text, placed, error), []
+            return _without(raw, spans, names, failed, marker, limits)[2]
+        _parse_invalid(raw, text, placed, error)
     members, holders = _walk(skeleton, set(names), marker, limits.max_string_chars)
     if members != structure.count(b":"):
         raise CheckpointError(
@@ -206,7 +362,7 @@ def _checked_skeleton(
             "on which of the two values they keep)",
             path=duplicate_key(text) or "",
         )
-    return skeleton, holders
+    return _Found(skeleton, holders, text, found.located)
 
 
 _LEFT_TO_VALIDATOR = 1 << 16
@@ -233,15 +389,17 @@ def _too_big(size: int, limits: Limits) -> CheckpointError:
     )
 
 
-def _outside_too_big(size: int, limits: Limits) -> CheckpointError:
+def _outside_too_big(size: int, limits: Limits, *, more: bool = False) -> CheckpointError:
+    """``more``: reading stopped there, at the first ``size`` bytes."""
     return CheckpointError(
         f"expected at most {limits.max_header_bytes} bytes of JSON outside the numeric data "
-        f"arrays (Limits.max_header_bytes), found {size}{_RAISE}"
+        f"arrays (Limits.max_header_bytes), found {'more than ' if more else ''}{size}{_RAISE}"
     )
 
 
-def _as_bytes(data: object) -> bytes:
-    """The bytes of JSON text given as bytes-like or str, refusing anything else."""
+def _as_bytes(data: object) -> Buffer:
+    """The bytes of JSON text given as bytes-like or str, refusing anything else; a
+    read-only map is used as it is (copying it would read the whole file)."""
     if isinstance(data, str):
         try:
             return data.encode()
@@ -250,26 +408,20 @@ def _as_bytes(data: object) -> bytes:
                 f"expected text that UTF-8 can encode, found a lone surrogate at "
                 f"character {error.start}"
             ) from None
+    if isinstance(data, mmap.mmap):
+        return data
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     raise CheckpointError(f"expected JSON text as bytes or str, found {type(data).__name__}")
 
 
-def _commas(raw: bytes, start: int, end: int) -> int:
-    """The commas in ``raw[start:end]``, counted by numpy a few MiB at a time (six times
-    as fast as ``bytes.count``; the comparison's temporary stays bounded)."""
-    text = np.frombuffer(raw, dtype=np.uint8)
-    return sum(
-        int(np.count_nonzero(text[at : min(at + _COUNTED, end)] == 0x2C))
-        for at in range(start, end, _COUNTED)
-    )
-
-
-_COUNTED = 1 << 20
+def _commas(raw: Buffer, start: int, end: int) -> int:
+    """The commas in ``raw[start:end]`` (counted by numpy, a MiB at a time)."""
+    return count(raw, 0x2C, start, end)
 
 
 def _numbers(
-    raw: bytes, start: int, close: int, *, room: int, keep: bool = True, count: int | None = None
+    raw: Buffer, start: int, close: int, *, room: int, keep: bool = True, count: int | None = None
 ) -> np.ndarray:
     """The numeric JSON array ``raw[start : close + 1]`` as float32, at most ``room`` numbers.
 
@@ -289,7 +441,7 @@ def _numbers(
         count = _commas(raw, start, close) + 1
     if count > room:
         raise _TooManyError
-    kept = np.empty(count if keep else 1, dtype=np.float32)
+    kept = np.empty(count, dtype=np.float32) if keep else None
     filled, position = 0, start + 1
     while True:
         cut = raw.find(b",", position + _CHUNK, close) if position + _CHUNK < close else -1
@@ -300,12 +452,13 @@ def _numbers(
             raise FieldError(error.message, filled + int(error.parts[0])) from None
         if not part.size:
             raise FieldError("expected a number, found none between two commas", filled)
-        if keep:
+        if kept is not None:
             _negative_zeros(chunk, part)
             kept[filled : filled + part.size] = part
         filled += part.size
+        release(raw, position, close if cut < 0 else cut)
         if cut < 0:
-            return kept if keep else np.broadcast_to(kept, (filled,))
+            return kept if kept is not None else _stand_in(filled)
         position = cut + 1
 
 
@@ -314,7 +467,7 @@ _Span = tuple[int, int, int, int]
 the skeleton (bytes) and the placeholder's length (ASCII, as the array's text)."""
 
 
-def _parse_invalid(raw: bytes, text: bytes, spans: list[_Span], error: Any) -> Any:
+def _parse_invalid(raw: Buffer, text: bytes, spans: list[_Span], error: Any) -> NoReturn:
     """Explain a document orjson refused, from its ``error`` in the skeleton ``text``.
 
     Neither the document nor a copy of it is parsed again: a second parse would build
@@ -338,7 +491,7 @@ def _parse_invalid(raw: bytes, text: bytes, spans: list[_Span], error: Any) -> A
     raise CheckpointError(f"expected a JSON document, found invalid JSON: {where}") from None
 
 
-def _error_in_document(raw: bytes, text: bytes, spans: list[_Span], error: Any) -> str:
+def _error_in_document(raw: Buffer, text: bytes, spans: list[_Span], error: Any) -> str:
     """orjson's message for ``raw``, made from its ``error`` in the skeleton ``text``.
 
     orjson counts characters; each array left the skeleton for a placeholder, both
@@ -356,7 +509,7 @@ def _error_in_document(raw: bytes, text: bytes, spans: list[_Span], error: Any) 
         previous = skeleton_at
         if chars + length > position:
             break  # this placeholder and those after it are past the error
-        breaks = raw.count(b"\n", start, end)
+        breaks = count(raw, 0x0A, start, end)
         if breaks:
             line += breaks
             last_break = chars + shift + raw.rfind(b"\n", start, end) - start
@@ -423,7 +576,7 @@ def _negative_zeros(span: bytes, values: np.ndarray) -> None:
             values[index] = np.float32(-0.0)
 
 
-def _escaped(raw: bytes, quote: int) -> bool:
+def _escaped(raw: Buffer, quote: int) -> bool:
     backslashes = 0
     while quote - backslashes - 1 >= 0 and raw[quote - backslashes - 1] == 0x5C:
         backslashes += 1
@@ -501,7 +654,11 @@ def decode(
     >>> decode(encode(tiny_checkpoint())).config.embedding_dim
     4
     """
-    return validated(Checkpoint, parse(data, limits=limits))
+    return validated(Checkpoint, parse(data, limits=limits, check=_validated))
+
+
+def _validated(document: Any) -> None:
+    validated(Checkpoint, document)
 
 
 def wire_document(checkpoint: Checkpoint, *, arrays: bool = True) -> dict[str, Any]:

@@ -3,10 +3,13 @@
 A small file can inflate to any size (a "gzip bomb"); the reader inflates in chunks
 and stops as soon as the output passes the limit. It inflates twice: a first pass
 only counts, so refusing a bomb holds one chunk (6 MB measured for a 1 MB file that
-inflates past the default 1 GiB), and only an accepted stream is kept in memory, in
-one buffer of the size the first pass counted: the peak is the inflated size plus a
-chunk, not twice it. Both passes are linear in the compressed size, however many
-members the stream has.
+inflates past the default 1 GiB), and only an accepted stream is kept, in one buffer
+of the size the first pass counted: the peak is the inflated size plus a chunk, not
+twice it. Past :data:`~rustgpt_format.buffers.MAPPED_FROM` (64 MiB) the reader's
+buffer (:func:`inflate_to_buffer`) is an unnamed temporary file, mapped, so that the
+JSON reader holds only the pages it is reading. Both passes are linear in the
+compressed size, however many members the stream has, and give back the pages of a
+mapped compressed input as they go.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import io
 import zlib
 from collections.abc import Iterator
 
+from rustgpt_format.buffers import MAPPED_FROM, Buffer, release, spilled
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.limits import DEFAULT_LIMITS
 
@@ -40,7 +44,20 @@ def compress(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def inflate(data: bytes | bytearray, *, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
+def inflate_to_buffer(data: Buffer, *, limit: int = DEFAULT_INFLATE_LIMIT) -> Buffer:
+    """:func:`inflate`, as bytes below ``MAPPED_FROM`` inflated bytes, else as a read-only
+    map of an unnamed temporary file holding them.
+
+    >>> inflate_to_buffer(compress(b"{}"))
+    b'{}'
+    """
+    size = sum(len(chunk) for chunk in _inflated(data, limit))  # refusing holds one chunk
+    if size < MAPPED_FROM:
+        return _joined(data, limit, size)
+    return spilled(_inflated(data, limit))
+
+
+def inflate(data: bytes | bytearray | Buffer, *, limit: int = DEFAULT_INFLATE_LIMIT) -> bytes:
     """The bytes a gzip stream (one member or several) inflates to, at most ``limit``.
 
     >>> inflate(compress(b"{") + compress(b"}"))
@@ -52,6 +69,11 @@ def inflate(data: bytes | bytearray, *, limit: int = DEFAULT_INFLATE_LIMIT) -> b
     expected gzip data inflating to at most 10 bytes (Limits.
     """
     size = sum(len(chunk) for chunk in _inflated(data, limit))  # refusing holds one chunk
+    return _joined(data, limit, size)
+
+
+def _joined(data: bytes | bytearray | Buffer, limit: int, size: int) -> bytes:
+    """The inflated bytes, ``size`` of them as the first pass counted."""
     # The chunks are written into one buffer of the counted size, which getvalue()
     # hands back without a copy (a BytesIO owning an exact-size bytes shares it).
     out = io.BytesIO(bytes(size))
@@ -60,17 +82,18 @@ def inflate(data: bytes | bytearray, *, limit: int = DEFAULT_INFLATE_LIMIT) -> b
     return out.getvalue()
 
 
-def _inflated(data: bytes | bytearray, limit: int) -> Iterator[bytes]:
+def _inflated(data: bytes | bytearray | Buffer, limit: int) -> Iterator[bytes]:
     """The inflated chunks of every gzip member of ``data``, refusing past ``limit``.
 
     The input is handed to zlib in slices of a memoryview, never as "the rest of the
     data": zlib copies what it leaves unread (``unused_data``, ``unconsumed_tail``),
     and copying the rest at each member would make many small members quadratic. A
     member is fed a small slice first, doubling while it needs more, so the copies
-    stay proportional to the member's own size.
+    stay proportional to the member's own size. The pages of a mapped input are given
+    back as the position passes them.
     """
     view = memoryview(data)
-    total = position = 0
+    total = position = released = 0
     while position < len(view):
         if position and view[position : position + 2] != GZIP_MAGIC:
             raise CheckpointError(
@@ -99,6 +122,9 @@ def _inflated(data: bytes | bytearray, limit: int) -> Iterator[bytes]:
                 elif not piece:
                     break  # input used up before the end of the stream
                 feed = min(2 * feed, _CHUNK)
+                if position - released >= _CHUNK:
+                    release(data, released, position)
+                    released = position
         except zlib.error as error:
             raise CheckpointError(f"expected gzip data, found a damaged stream: {error}") from None
         if not inflater.eof:

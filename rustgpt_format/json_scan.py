@@ -49,6 +49,21 @@ def nesting_depth(structure: bytes) -> int:
     return int(np.cumsum(steps).max())
 
 
+def value_count(structure: bytes) -> int:
+    """How many values and keys ``structure`` (text without strings) holds, at most:
+    one per key (colon), per comma, per array or object, and the document itself.
+
+    The count is exact when no array or object is empty (an empty one counts as
+    holding one value); it bounds the Python objects a parser would build, before
+    it builds them.
+
+    >>> value_count(b'{"": [1, 2, {"": ""}], "": 3}')  # 7 values, 3 keys
+    10
+    """
+    opening = structure.count(b"[") + structure.count(b"{")
+    return structure.count(b",") + structure.count(b":") + opening + 1
+
+
 def path_at(text: bytes, *, offset: int | None = None, depth: int | None = None) -> str:
     """The document path of the value at byte ``offset``, or of the first to nest past ``depth``.
 

@@ -35,6 +35,11 @@ class Limits:
     """Bytes of a file (of a compressed file: after decompression); 1 GiB."""
     max_header_bytes: int = 16 * 2**20
     """Bytes of JSON outside the numeric ``data`` arrays, or of a safetensors header; 16 MiB."""
+    max_header_values: int = 2**20
+    """Values and keys in the JSON outside the numeric ``data`` arrays (1,048,576): each
+    word of the vocabulary is one, each array object eight. Counted in the text before
+    it is parsed, so the Python objects the parser builds stay near 100 MiB, whatever
+    16 MiB of ``{}``, ``[]`` or short keys would make (over 500 MiB)."""
     max_elements: int = 2**28
     """float32 numbers in all arrays together (1 GiB as float32)."""
     max_string_chars: int = 2**16

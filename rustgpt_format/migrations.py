@@ -113,14 +113,19 @@ def _mapped(
 
 
 def migrated_checkpoint(
-    document: Any, *, origin: str = "", context: dict[str, Any] | None = None
+    document: Any,
+    *,
+    origin: str = "",
+    context: dict[str, Any] | None = None,
+    warn: bool = True,
 ) -> tuple[Checkpoint, Upgrade]:
     """Upgrade a decoded document and validate it; problems name paths in the original.
 
-    A :class:`FormatWarning` says which steps were taken (``origin`` names the file).
+    A :class:`FormatWarning` says which steps were taken (``origin`` names the file),
+    unless ``warn`` is false (a check before the real read, which warns).
     """
     done = upgrade(document)
-    if done.steps:
+    if done.steps and warn:
         chain = " -> ".join([done.steps[0].source, *(step.target for step in done.steps)])
         warnings.warn(
             f"{origin + ': ' if origin else ''}migrated from format version {chain} "

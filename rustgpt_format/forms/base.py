@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal
 
+from rustgpt_format.buffers import MAPPED_FROM, Buffer, mapped
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.models import Checkpoint
@@ -55,8 +56,10 @@ class Decoded:
 class Source:
     """Bytes to read: a file (path and open stream) or data in memory.
 
-    A form reads the whole of it with :meth:`data`, bounded by ``Limits.max_file_bytes``;
-    a form that can do better with the open file (safetensors) uses :attr:`stream`.
+    A form reads the whole of it with :meth:`data`, bounded by ``Limits.max_file_bytes``,
+    or, if it can work on a read-only buffer, with :meth:`buffer`, which maps a large
+    regular file instead of reading it; a form that can do better with the open file
+    (safetensors) uses :attr:`stream`.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Source:
         """Bytes in the source; None when it cannot be told (a pipe, a device)."""
         self._head = data[:HEAD_BYTES] if data is not None else b""
         self._read_ahead = b""
+        self._mapped: Buffer | None = None
 
     @classmethod
     def of_file(cls, stream: BinaryIO, name: str) -> Source:
@@ -97,6 +101,30 @@ class Source:
             return None
         own = f"/proc/self/fd/{self.stream.fileno()}"
         return own if os.path.exists(own) else self.name
+
+    def buffer(self, limits: Limits) -> Buffer:
+        """The whole content, as :meth:`data`, or for a regular file of
+        :data:`~rustgpt_format.buffers.MAPPED_FROM` bytes or more a read-only map of it:
+        its pages are read when used and can be given back when done
+        (:func:`rustgpt_format.buffers.release`), so the file's size is not spent in
+        memory at once. Pipes, devices and data in memory are read as :meth:`data`.
+
+        A program that truncates the file while it is mapped makes reading past the
+        new end fail with SIGBUS; writers of this package replace files by renaming,
+        which leaves a mapped file whole.
+        """
+        if self._mapped is not None:
+            return self._mapped
+        big = self.size is not None and self.size >= MAPPED_FROM
+        if self._data is None and self.stream is not None and big:
+            assert self.size is not None
+            if self.size > limits.max_file_bytes:
+                raise too_big(self.size, limits)
+            view = mapped(self.stream)
+            if view is not None and len(view) <= limits.max_file_bytes:
+                self._mapped = view
+                return view
+        return self.data(limits)
 
     def data(self, limits: Limits) -> bytes:
         """The whole content, refusing more than ``limits.max_file_bytes`` before reading it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rustgpt_format.compression import compress, inflate, is_gzip
+from rustgpt_format.compression import compress, inflate_to_buffer, is_gzip
 from rustgpt_format.forms.base import Decoded, Dialect, Form, ReadOptions, Source, WriteOptions
 from rustgpt_format.forms.json import decode_json_text, json_text
 from rustgpt_format.limits import Limits
@@ -24,7 +24,9 @@ class GzipForm(Form):
         return is_gzip(source.head)
 
     def decode(self, source: Source, options: ReadOptions) -> Decoded:
-        data = inflate(source.data(options.limits), limit=options.limits.max_file_bytes)
+        data = inflate_to_buffer(
+            source.buffer(options.limits), limit=options.limits.max_file_bytes
+        )
         return decode_json_text(data, options)
 
     def encode(self, checkpoint: Checkpoint, options: WriteOptions) -> bytes:

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import orjson
 
+from rustgpt_format.buffers import Buffer
 from rustgpt_format.codec import encode, parse
 from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.forms.base import (
@@ -19,6 +20,7 @@ from rustgpt_format.forms.base import (
     is_text,
 )
 from rustgpt_format.limits import Limits
+from rustgpt_format.migrations import migrated_checkpoint
 from rustgpt_format.models import Checkpoint
 
 _INDENTED = re.compile(rb"\s*\{[ \t]*[\r\n]")
@@ -34,12 +36,18 @@ def json_text(checkpoint: Checkpoint, options: WriteOptions) -> bytes:
     return encode(checkpoint, indent=options.indent)
 
 
-def decode_json_text(data: bytes, options: ReadOptions) -> Decoded:
+def decode_json_text(data: Buffer, options: ReadOptions) -> Decoded:
     """The document of JSON text; the schema describes it unless it is RustGPT's own."""
-    document = parse(data, limits=options.limits)
+    document = parse(data, limits=options.limits, check=_refused_early)
     # whether it is indented: a match at the start, not a slice, so no copy of the file
     pretty = _INDENTED.match(data) is not None
     return Decoded(document, pretty=pretty, schema_applies=True)
+
+
+def _refused_early(document: object) -> None:
+    """Raise what reading ``document`` would, migrated and validated; called with its
+    arrays as stand-ins of their sizes before a large document's arrays are decoded."""
+    migrated_checkpoint(document, warn=False)
 
 
 class JsonForm(Form):
@@ -58,7 +66,7 @@ class JsonForm(Form):
         return head.lstrip(b" \t\r\n")[:1] in _JSON_STARTS or is_text(head)
 
     def decode(self, source: Source, options: ReadOptions) -> Decoded:
-        return decode_json_text(source.data(options.limits), options)
+        return decode_json_text(source.buffer(options.limits), options)
 
     def encode(self, checkpoint: Checkpoint, options: WriteOptions) -> bytes:
         return json_text(checkpoint, options)
