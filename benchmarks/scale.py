@@ -16,11 +16,17 @@ on a tiny checkpoint (so lazy imports are not counted) the kernel's peak RSS is 
 (``/proc/self/clear_refs``), the operation runs, and VmHWM minus the RSS before it is
 divided by the file's size. A load's peak includes the checkpoint it returns; a save's
 excludes the checkpoint it was given (already resident).
+
+After the table: the load of a tiny checkpoint (``examples.tiny_checkpoint()``, target
+under 1 ms) against ``load_file``, and, at the largest size, the peak memory of a binary
+load of the valid file (the arrays it returns + at most 256 MiB) and of the same file
+with a NaN in its last tensor (refused: at most 256 MiB in all), in fresh processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -33,7 +39,7 @@ import safetensors.numpy
 from format_io import arrays_of, best_of
 
 import rustgpt_format as rf
-from rustgpt_format.examples import BLOCK, random_checkpoint
+from rustgpt_format.examples import BLOCK, random_checkpoint, tiny_checkpoint
 
 Row = tuple[str, float, str, float, float | None]
 SIZES: list[tuple[int, ...]] = [(128, 256, 3, 400), (256, 1024, 6, 2000), (512, 2048, 8, 8000)]
@@ -47,6 +53,7 @@ from rustgpt_format.examples import tiny_checkpoint
 
 operation, path, source = sys.argv[1], sys.argv[2], sys.argv[3]
 checkpoint = rf.load(source) if operation == "save" else None
+refused = operation == "refused load"
 warm = Path(tempfile.mkdtemp()) / ("warm" + Path(path).suffix)
 rf.save(tiny_checkpoint(), warm)
 rf.load(warm)
@@ -60,20 +67,67 @@ def status(key):
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")  # resets VmHWM to the current RSS
 before = status("VmRSS:")
-result = rf.save(checkpoint, path) if operation == "save" else rf.load(path)
+try:
+    result = rf.save(checkpoint, path) if operation == "save" else rf.load(path)
+except rf.CheckpointError:
+    if not refused:
+        raise
+else:
+    assert not refused, "the file was not refused"
 print(status("VmHWM:") - before)
 """
 
 
-def peak_ratio(operation: str, path: Path, source: Path) -> float:
-    """Peak memory of ``rf.<operation>`` in a fresh process, as a multiple of ``path``'s size."""
+def peak_bytes(operation: str, path: Path, source: Path) -> int:
+    """Peak memory (bytes) of ``rf.<operation>`` in a fresh process ("refused load": one
+    that must raise CheckpointError)."""
     run = subprocess.run(
         [sys.executable, "-c", PEAK_PROGRAM, operation, str(path), str(source)],
         capture_output=True,
         text=True,
         check=True,
     )
-    return int(run.stdout) / path.stat().st_size
+    return int(run.stdout)
+
+
+def peak_ratio(operation: str, path: Path, source: Path) -> float:
+    """Peak memory of ``rf.<operation>`` in a fresh process, as a multiple of ``path``'s size."""
+    return peak_bytes(operation, path, source) / path.stat().st_size
+
+
+def with_nan_last(source: Path, target: Path) -> None:
+    """A copy of a safetensors file with a NaN as the last float of its last tensor."""
+    data = bytearray(source.read_bytes())
+    data[-4:] = np.float32(np.nan).tobytes()
+    target.write_bytes(bytes(data))
+
+
+def binary_peaks(size: tuple[int, ...], folder: Path) -> tuple[int, int, int]:
+    """Bytes of the arrays, and peak memory of a valid and of a refused binary load."""
+    d, h, blocks, vocab = size
+    checkpoint = random_checkpoint(
+        embedding_dim=d, hidden_dim=h, middle=BLOCK * blocks, vocab_size=vocab
+    )
+    arrays = sum(a.nbytes for a in arrays_of(checkpoint))
+    valid, refused = folder / "valid.safetensors", folder / "refused.safetensors"
+    rf.save(checkpoint, valid)
+    del checkpoint
+    with_nan_last(valid, refused)
+    peaks = peak_bytes("load", valid, valid), peak_bytes("refused load", refused, valid)
+    valid.unlink()
+    refused.unlink()
+    return arrays, *peaks
+
+
+def tiny_load(folder: Path, repeat: int) -> tuple[float, float]:
+    """Seconds of ``rf.load`` and of ``load_file`` of the tiny checkpoint, best of many."""
+    path = folder / "tiny.safetensors"
+    rf.save(tiny_checkpoint(), path)
+    rounds = max(repeat, 3) * 100
+    ours = best_of(rounds, lambda: rf.load(path))
+    theirs = best_of(rounds, lambda: safetensors.numpy.load_file(str(path)))
+    path.unlink()
+    return ours, theirs
 
 
 def fsync(path: Path) -> None:
@@ -195,6 +249,21 @@ def main() -> None:
                     f"| {base * 1e3:.1f} | {mine / base:.2f}x | {shown} |",
                     flush=True,
                 )
+        ours, theirs = tiny_load(Path(name), args.repeat)
+        print(
+            f"\ntiny checkpoint (examples.tiny_checkpoint()): binary load {ours * 1e3:.3f} ms "
+            f"(target < 1 ms); load_file {theirs * 1e3:.3f} ms = {ours / theirs:.2f}x"
+        )
+        largest = max(sizes, key=math.prod)
+        arrays, valid, refused = binary_peaks(largest, Path(name))
+        mib = 2**20
+        print(
+            f"binary load peak memory at {largest} (fresh process): valid file "
+            f"{valid / mib:.0f} MiB = the arrays ({arrays / mib:.0f} MiB) + "
+            f"{(valid - arrays) / mib:.0f} MiB (bound: + 256 MiB); NaN in the last tensor, "
+            f"refused: {refused / mib:.0f} MiB (bound: 256 MiB)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
