@@ -109,7 +109,7 @@ def _without(data: Any, path: list[str | int]) -> Any:
     return data
 
 
-def checked(checkpoint: Checkpoint) -> Checkpoint:
+def checked(checkpoint: Checkpoint, *, values: bool = True) -> Checkpoint:
     """Check a checkpoint built or changed in Python against every rule a reader applies.
 
     Fields assigned after construction are not validated by pydantic (a layer
@@ -121,17 +121,30 @@ def checked(checkpoint: Checkpoint) -> Checkpoint:
     a second time; an array it does not clear is, and the validator names the first
     value at fault. Arrays are checked in place, not copied.
 
+    ``values=False`` leaves out whether the arrays' values are finite, for a writer
+    that checks each array as it writes it (while it is in cache) and calls this
+    again, in full, when one is not. A checkpoint refused either way is refused with
+    the full check's error, so both name the same first problem.
+
     >>> from rustgpt_format.examples import tiny_checkpoint
     >>> broken = tiny_checkpoint()
     >>> broken.network[0].token_embeddings[1, 0] = float("nan")
+    >>> checked(broken, values=False) is not None
+    True
     >>> try:
     ...     checked(broken)
     ... except CheckpointError as error:
     ...     print(error.path)
     network[0].token_embeddings
     """
-    finite = frozenset(id(array) for array in _arrays(checkpoint) if all_finite(array))
-    return validated(Checkpoint, checkpoint.model_dump(), context={FINITE_ARRAYS: finite})
+    arrays = _arrays(checkpoint)
+    finite = frozenset(id(array) for array in arrays if not values or all_finite(array))
+    try:
+        return validated(Checkpoint, checkpoint.model_dump(), context={FINITE_ARRAYS: finite})
+    except CheckpointError:
+        if not values:
+            checked(checkpoint)  # the full check's error: a NaN may come first
+        raise
 
 
 def all_finite(values: np.ndarray) -> bool:

@@ -58,7 +58,9 @@ def save(
     chosen = FORMS.named(form) if form is not None else FORMS.for_path(path)
     options = WriteOptions(indent=indent, dialect=dialect or chosen.dialects[0])
     chosen.check_options(options)
-    checked(checkpoint)
+    # A form that checks each array's values as it writes them (safetensors) is spared
+    # a pass over every array here; it refuses a bad one before the file is renamed.
+    checked(checkpoint, values=not (chosen.streams and getattr(chosen, "checks_values", False)))
     if chosen.streams:
         write_atomically(Path(path), lambda temporary: chosen.write(checkpoint, temporary, options))
     else:

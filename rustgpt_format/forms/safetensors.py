@@ -27,7 +27,7 @@ import safetensors.numpy
 from pydantic import TypeAdapter, ValidationError
 from safetensors import SafetensorError, safe_open
 
-from rustgpt_format.boundary import all_finite
+from rustgpt_format.boundary import all_finite, checked
 from rustgpt_format.codec import parse, wire_document
 from rustgpt_format.errors import CheckpointError, Problem, join_path
 from rustgpt_format.float32 import FINITE_ARRAYS, Float32Array, describe
@@ -93,12 +93,19 @@ def _write_binary(checkpoint: Checkpoint, path: Path) -> None:
     """Write the ``.safetensors`` form of a checkpoint straight to ``path``.
 
     The tensors go from the arrays' own memory to the file, with no copy in between;
-    an atomic save calls it on its temporary file.
+    an atomic save calls it on its temporary file. Each array is checked finite just
+    before it is written, while the write will find it in cache: a save that leaves
+    that check to the writer (``checks_values``) is spared a pass over every array. A
+    non-finite value raises the full check's error (the atomic save then removes the
+    temporary file: nothing is written at the path).
     """
     head, arrays = _container(checkpoint)
     with open(path, "wb") as stream:
         stream.write(head)
         for array in arrays:
+            if not all_finite(array):
+                checked(checkpoint)
+                raise AssertionError("a non-finite array passed the check")
             stream.write(array.data)
 
 
@@ -166,6 +173,8 @@ class SafetensorsForm(Form):
     name: ClassVar[str] = "safetensors"
     suffixes: ClassVar[tuple[str, ...]] = (".safetensors",)
     streams: ClassVar[bool] = True
+    checks_values: ClassVar[bool] = True
+    """:meth:`write` checks each array finite as it writes it (see ``writing.save``)."""
     description: ClassVar[str] = "safetensors (binary)"
 
     def recognizes(self, source: Source, limits: Limits) -> bool:

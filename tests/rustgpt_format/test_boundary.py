@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -174,3 +175,20 @@ def test_all_finite_of_special_values() -> None:
     assert all_finite(np.full(10_000, 3e38, np.float32))  # the sum of squares overflows
     assert not all_finite(np.array([np.inf, -np.inf], np.float32))  # inf - inf is NaN, still caught
     assert not all_finite(np.array([3e38, 3e38, np.nan], np.float32))
+
+
+@pytest.mark.parametrize(("name", "breakage"), BREAKAGES, ids=[name for name, _ in BREAKAGES])
+def test_a_binary_save_refuses_alike_when_its_writer_checks_the_values(
+    tmp_path: Path, name: str, breakage: Callable[[rf.Checkpoint], None]
+) -> None:
+    """The safetensors writer checks each array as it writes it, not before: same error,
+    and the file at the path is untouched, no temporary file left."""
+    target = tmp_path / "model.safetensors"
+    rf.save(tiny_checkpoint(), target)
+    before = target.read_bytes()
+    broken = tiny_checkpoint()
+    breakage(broken)
+    expected = outcome(old_checked, broken)
+    assert outcome(lambda c: rf.save(c, target), broken) == expected
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
