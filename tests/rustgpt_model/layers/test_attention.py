@@ -106,14 +106,14 @@ def test_weights_side_by_side_in_one_buffer_give_the_same_bits(
         np.testing.assert_array_equal(getattr(together_grad, name), getattr(apart_grad, name))
 
 
-@pytest.mark.parametrize("name", ["w_k", "w_v"])
-def test_a_weight_replaced_after_a_forward_pass_is_the_one_used(name: str) -> None:
+@pytest.mark.parametrize(("name", "by"), [("w_k", "new"), ("w_v", "new"), ("w_k", "w_v")])
+def test_a_weight_replaced_after_a_forward_pass_is_the_one_used(name: str, by: str) -> None:
     layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
     x = np.random.default_rng(4).standard_normal((5, 8), dtype=np.float32)
     laid_out(layer, ((0, False), (1, False), (2, False)))
     attention.forward(layer, x)  # the stacked view of the three is known now
-    replaced = np.random.default_rng(5).standard_normal((8, 8), dtype=np.float32)
-    setattr(layer, name, replaced)
+    new = np.random.default_rng(5).standard_normal((8, 8), dtype=np.float32)
+    setattr(layer, name, new if by == "new" else getattr(layer, by))  # or another of its own
     apart = layer.model_copy(deep=True)
     for field in ("w_q", "w_k", "w_v"):
         setattr(apart, field, getattr(layer, field).copy())
