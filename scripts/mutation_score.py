@@ -107,6 +107,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "rustgpt_format/compression.py": [f"{FORMAT_TESTS}/forms/test_gzip.py"],
     "rustgpt_format/forms/json.py": [
+        f"{FORMAT_TESTS}/forms/test_json.py",
         f"{FORMAT_TESTS}/test_forms.py",
         f"{FORMAT_TESTS}/test_codec.py",
         f"{FORMAT_TESTS}/test_dialect.py",
@@ -115,6 +116,7 @@ MODULES: dict[str, list[str]] = {
     ],
     "rustgpt_format/forms/gzip.py": [
         f"{FORMAT_TESTS}/forms/test_gzip.py",
+        f"{FORMAT_TESTS}/forms/test_json.py",
         f"{FORMAT_TESTS}/test_forms.py",
         f"{FORMAT_TESTS}/test_hardening_hostile.py",
     ],
