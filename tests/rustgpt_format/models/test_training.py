@@ -74,3 +74,50 @@ def test_a_learning_rate_or_loss_that_is_not_finite_is_refused(value: float) -> 
     phase = rf.TrainingPhase(name="pretraining", epochs=1, learning_rate=0.01)
     with pytest.raises(ValidationError, match=r"loss_history\.0\n  Input should be a finite"):
         rf.TrainingState(schedule=[phase], epochs_completed=1, loss_history=[value])
+
+
+def phase(**change: Any) -> Any:
+    return lambda t: t["schedule"][0].update(change)
+
+
+# (a change to a valid training block, path, message)
+FIELDS = [
+    (
+        lambda t: t.update(epochs_completed=-1),
+        "training.epochs_completed",
+        "expected a value ≥ 0, found -1",
+    ),
+    (
+        lambda t: t.update(steps_completed=-1),
+        "training.steps_completed",
+        "expected a value ≥ 0, found -1",
+    ),
+    (phase(epochs=-1), "training.schedule[0].epochs", "expected a value ≥ 0, found -1"),
+    (
+        phase(corpus_sha256="a" * 63),  # a hex digit short
+        "training.schedule[0].corpus_sha256",
+        "expected a string matching ^[0-9a-f]{64}$, found string '" + "a" * 37 + "...'",
+    ),
+    (
+        phase(corpus_sha256="A" * 64),  # hex, but upper case
+        "training.schedule[0].corpus_sha256",
+        "expected a string matching ^[0-9a-f]{64}$, found string '" + "A" * 37 + "...'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "message"), FIELDS)
+def test_a_count_below_zero_or_a_digest_not_64_hex_digits_is_named(
+    change: Any, path: str, message: str
+) -> None:
+    document = orjson.loads(with_training(epochs_completed=1, loss_history=[2.0]))
+    change(document["training"])
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(orjson.dumps(document))
+    assert (caught.value.path, caught.value.message) == (path, message)
+
+
+def test_a_digest_of_64_lower_case_hex_digits_is_read() -> None:
+    document = orjson.loads(with_training(epochs_completed=1, loss_history=[2.0]))
+    document["training"]["schedule"][0]["corpus_sha256"] = "0123456789abcdef" * 4
+    assert rf.loads(orjson.dumps(document)).training.schedule[0].corpus_sha256[:4] == "0123"  # type: ignore[union-attr]
