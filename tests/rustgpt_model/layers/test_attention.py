@@ -39,9 +39,10 @@ def test_forward_matches_the_formula(length: int) -> None:
     )
 
 
-def test_a_position_does_not_see_later_positions() -> None:
+@pytest.mark.parametrize("scale", [1.0, 1000.0])  # 1000: scores near 1e5, masked all the same
+def test_a_position_does_not_see_later_positions(scale: float) -> None:
     layer = random_checkpoint(vocab_size=5, embedding_dim=8, hidden_dim=4, max_seq_len=8).network[1]
-    x = np.random.default_rng(0).standard_normal((5, 8), dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal((5, 8), dtype=np.float32) * np.float32(scale)
     changed = x.copy()
     changed[3:] += 1  # only positions 3 and 4 change
     np.testing.assert_array_equal(
