@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 
 from rustgpt_format.boundary import validated
-from rustgpt_format.buffers import Buffer, count, release
+from rustgpt_format.buffers import Buffer, Releaser, count, release
 from rustgpt_format.errors import CheckpointError, FieldError, PathPart, format_path, join_path
 from rustgpt_format.float32 import floats_from_numbers
 from rustgpt_format.json_scan import (
@@ -199,7 +199,9 @@ def _decode(
     elements = 0
     claimed = _claims(found.holders)
     counts = counts or {}
+    passing = Releaser(raw)
     for index, ((start, end), name) in enumerate(zip(spans, names, strict=True)):
+        passing.upto(start)
         room, count = limits.max_elements - elements, None
         if end - start > _CHUNK and (name in claimed or name in counts):
             count = counts.get(name) or _commas(raw, start, end) + 1
@@ -254,7 +256,9 @@ def _find_arrays(raw: Buffer, marker: str, limits: Limits) -> list[tuple[int, in
     spans: list[tuple[int, int]] = []
     outside = done = position = 0
     size = len(raw)
+    passing = Releaser(raw)
     while True:
+        passing.upto(position)
         # a key starting past ``reach`` would leave more than the bound outside arrays
         reach = min(size, done + limits.max_header_bytes - outside + _KEY_BYTES)
         match = _DATA_KEY.search(raw, position, reach) if position < reach else None
@@ -318,7 +322,9 @@ def _checked_skeleton(
     pieces: list[bytes] = []
     placed: list[_Span] = []
     done = outside = 0
+    passing = Releaser(raw)  # a mapped page touched maps its neighbours too (2 MiB)
     for (start, end), name in zip(spans, names, strict=True):
+        passing.upto(start)
         placed.append((start, end, outside + start - done, len(name) + 2))
         pieces += [raw[done:start], b'"', name.encode(), b'"']
         outside += start - done + len(name) + 2

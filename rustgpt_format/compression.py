@@ -19,7 +19,8 @@ import io
 import zlib
 from collections.abc import Iterator
 
-from rustgpt_format.buffers import MAPPED_FROM, Buffer, release, spilled
+from rustgpt_format import buffers
+from rustgpt_format.buffers import Buffer, release, spilled
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.limits import DEFAULT_LIMITS
 
@@ -52,7 +53,7 @@ def inflate_to_buffer(data: Buffer, *, limit: int = DEFAULT_INFLATE_LIMIT) -> Bu
     b'{}'
     """
     size = sum(len(chunk) for chunk in _inflated(data, limit))  # refusing holds one chunk
-    if size < MAPPED_FROM:
+    if size < buffers.MAPPED_FROM:
         return _joined(data, limit, size)
     return spilled(_inflated(data, limit))
 

@@ -43,10 +43,17 @@ def nesting_depth(structure: bytes) -> int:
     3
     """
     brackets = np.frombuffer(structure.translate(None, _NOT_BRACKETS), dtype=np.uint8)
-    if not brackets.size:
-        return 0
-    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1).astype(np.int32)
-    return int(np.cumsum(steps).max())
+    depth = deepest = 0
+    # a chunk at a time: the steps and levels of 11 M brackets at once took 240 MiB
+    for at in range(0, brackets.size, _DEPTH_CHUNK):
+        part = brackets[at : at + _DEPTH_CHUNK]
+        steps = np.where((part == ord("[")) | (part == ord("{")), 1, -1).astype(np.int32)
+        levels = np.cumsum(steps, dtype=np.int64) + depth
+        deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+    return deepest
+
+
+_DEPTH_CHUNK = 1 << 18
 
 
 def value_count(structure: bytes) -> int:

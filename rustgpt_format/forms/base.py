@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal
 
-from rustgpt_format.buffers import MAPPED_FROM, Buffer, mapped
+from rustgpt_format import buffers
+from rustgpt_format.buffers import Buffer, mapped, release
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.models import Checkpoint
@@ -115,7 +116,7 @@ class Source:
         """
         if self._mapped is not None:
             return self._mapped
-        big = self.size is not None and self.size >= MAPPED_FROM
+        big = self.size is not None and self.size >= buffers.MAPPED_FROM
         if self._data is None and self.stream is not None and big:
             assert self.size is not None
             if self.size > limits.max_file_bytes:
@@ -125,6 +126,20 @@ class Source:
                 self._mapped = view
                 return view
         return self.data(limits)
+
+    def prefix(self, count: int, limits: Limits) -> bytes:
+        """The first ``count`` bytes (all of a shorter source), as :meth:`buffer` holds
+        them: a mapped file gives back the pages it read for them.
+
+        >>> Source(name="<bytes>", data=b"0123456789").prefix(4, Limits())
+        b'0123'
+        """
+        whole = self.buffer(limits)
+        if isinstance(whole, bytes):
+            return whole[:count]
+        part = whole[:count]
+        release(whole, 0, count)
+        return part
 
     def data(self, limits: Limits) -> bytes:
         """The whole content, refusing more than ``limits.max_file_bytes`` before reading it."""

@@ -14,7 +14,7 @@ from typing import ClassVar
 from rustgpt_format import bincode
 from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.forms.base import Decoded, Dialect, Form, ReadOptions, Source, WriteOptions
-from rustgpt_format.limits import Limits
+from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.models import Checkpoint
 
 
@@ -29,7 +29,18 @@ class RustgptBinForm(Form):
     def recognizes(self, source: Source, limits: Limits) -> bool:
         if not bincode.looks_like(source.head, source.size):
             return False  # the first bytes already rule it out: nothing more is read
-        return bincode.looks_like(source.data(limits))
+        # What looks_like reads (the vocab, the first layer's start) is structure, which
+        # stays within max_header_bytes: a prefix past that answers as the whole file
+        # would. Growing prefixes: JSON text is told apart in its first few bytes, so a
+        # large JSON file is neither read whole nor copied to be told.
+        length, enough = 1 << 16, 2 * DEFAULT_LIMITS.max_header_bytes
+        while True:
+            prefix = source.prefix(min(length, enough), limits)
+            if not bincode.looks_like(prefix, source.size):
+                return False
+            if len(prefix) < length or length >= enough:
+                return True
+            length *= 16
 
     def decode(self, source: Source, options: ReadOptions) -> Decoded:
         return Decoded(bincode.decode(source.data(options.limits), limits=options.limits))
