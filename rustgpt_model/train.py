@@ -11,6 +11,8 @@ replays the remaining epochs exactly as an uninterrupted run would.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -84,6 +86,23 @@ def corpus_sha256(texts: Sequence[str]) -> str:
     return hashlib.sha256(orjson.dumps(list(texts))).hexdigest()
 
 
+def _outside_the_package() -> int:
+    """The ``stacklevel`` that points a warning raised by the caller at the first line
+    outside ``rustgpt_model``: the user's ``LLM.fit(...)``, or their ``Trainer(...)``.
+
+    A fixed level counts frames, and the count changes with the path taken (through
+    ``LLM.fit`` or straight to ``Trainer``) and with any wrapper (a mutation test's
+    trampoline); Python 3.12's ``skip_file_prefixes`` does this, 3.11 does not have it.
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1  # the function that warns: stacklevel 1
+    while frame.f_back is not None:
+        if not os.path.abspath(frame.f_code.co_filename).startswith(package):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 class Trainer:
     """Takes training steps on a checkpoint (its arrays become views into Adam's buffers).
 
@@ -103,8 +122,7 @@ class Trainer:
                 f"{len(self.adam.fresh) + self.adam.kept} parameters (inference only, e.g. "
                 f"{self.adam.fresh[0]}): Adam starts afresh for them",
                 TrainingWarning,
-                # here, LLM._ensure_trainer, LLM.fit/train/fine_tune: the caller's line
-                stacklevel=4,
+                stacklevel=_outside_the_package(),
             )
         self._output = checkpoint.network[-1]
         self._output_grad = self.adam.gradients[-1]

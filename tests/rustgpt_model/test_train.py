@@ -135,14 +135,14 @@ def test_resuming_an_inference_only_checkpoint_warns_and_starts_adam_afresh() ->
     )  # fresh from epoch 3: 5 steps, then 3 x 2
 
 
-
 def test_the_fresh_state_warning_points_at_the_line_that_called_the_model() -> None:
     # the warning is raised in Trainer.__init__, under LLM._ensure_trainer, under
-    # LLM.fit/train/fine_tune: the caller's line is three frames up from the warn call
+    # LLM.fit/train/fine_tune (three frames up), or straight under the caller's Trainer()
     for method, call in [
         ("fit", lambda llm: llm.fit(schedule(), max_epochs=1)),
         ("train", lambda llm: llm.train(SENTENCES, epochs=1)),
         ("fine_tune", lambda llm: llm.fine_tune(schedule(1, 1))),
+        ("Trainer", lambda llm: Trainer(llm.checkpoint)),
     ]:
         llm = LLM.from_checkpoint(without_optimizers(tiny().checkpoint))
         with pytest.warns(TrainingWarning) as caught:
