@@ -121,6 +121,7 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/test_hardening_hostile.py",
     ],
     "rustgpt_format/forms/rustgpt_bin.py": [
+        f"{FORMAT_TESTS}/forms/test_rustgpt_bin.py",
         f"{FORMAT_TESTS}/bincode/test_recognition.py",
         f"{FORMAT_TESTS}/bincode/test_rustgpt.py",
         f"{FORMAT_TESTS}/test_hardening_hostile.py",
@@ -133,7 +134,10 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/test_forms.py",
         f"{FORMAT_TESTS}/test_errors.py",
     ],
-    "rustgpt_format/bincode/reading.py": [f"{FORMAT_TESTS}/bincode/test_reading.py"],
+    "rustgpt_format/bincode/reading.py": [
+        f"{FORMAT_TESTS}/bincode/test_reading.py",
+        f"{FORMAT_TESTS}/bincode/test_recognition.py",
+    ],
     "rustgpt_model/ops.py": [
         f"{MODEL_TESTS}/test_ops.py",
         f"{MODEL_TESTS}/test_loss.py",
