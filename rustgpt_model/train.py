@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import FrameType
 
 import numpy as np
 import orjson
@@ -86,16 +87,16 @@ def corpus_sha256(texts: Sequence[str]) -> str:
     return hashlib.sha256(orjson.dumps(list(texts))).hexdigest()
 
 
-def _outside_the_package() -> int:
-    """The ``stacklevel`` that points a warning raised by the caller at the first line
-    outside ``rustgpt_model``: the user's ``LLM.fit(...)``, or their ``Trainer(...)``.
+def _outside_the_package(frame: FrameType) -> int:
+    """The ``stacklevel`` of a warning raised in ``frame`` that points it at the first
+    line outside ``rustgpt_model``: the user's ``LLM.fit(...)``, or their ``Trainer(...)``.
 
     A fixed level counts frames, and the count changes with the path taken (through
     ``LLM.fit`` or straight to ``Trainer``) and with any wrapper (a mutation test's
     trampoline); Python 3.12's ``skip_file_prefixes`` does this, 3.11 does not have it.
     """
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame, level = sys._getframe(1), 1  # the function that warns: stacklevel 1
+    level = 1  # ``frame`` itself
     while frame.f_back is not None:
         if not os.path.abspath(frame.f_code.co_filename).startswith(package):
             break
@@ -122,7 +123,7 @@ class Trainer:
                 f"{len(self.adam.fresh) + self.adam.kept} parameters (inference only, e.g. "
                 f"{self.adam.fresh[0]}): Adam starts afresh for them",
                 TrainingWarning,
-                stacklevel=_outside_the_package(),
+                stacklevel=_outside_the_package(sys._getframe()),
             )
         self._output = checkpoint.network[-1]
         self._output_grad = self.adam.gradients[-1]
