@@ -5,7 +5,7 @@
     python benchmarks/scale.py --size 64,128,2,300 --repeat 5   # any size: d,h,blocks,V
 
 Checkpoints come from ``rustgpt_format.examples.random_checkpoint``. Times are the best
-of ``--repeat`` runs (``best_of`` of ``format_io.py``). Baselines: the bare
+of ``--repeat`` runs, ours and its baselines taking turns (``side_by_side``). Baselines: the bare
 ``safetensors.numpy.load_file``, ``load_file`` + ``np.isfinite(t).all()`` of every tensor
 (what a reader refusing NaN and inf must do), ``save_file`` + fsync (a durable save),
 and raw orjson as in ``format_io.py`` (``orjson.loads`` + ``np.array`` per array;
@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,19 @@ def tiny_load(folder: Path, repeat: int) -> tuple[float, float]:
     return ours, theirs
 
 
+def side_by_side(repeat: int, *actions: Callable[[], object]) -> list[float]:
+    """The best time of each action over ``repeat`` rounds, the actions taking turns.
+
+    Taking turns, rather than running one action ``repeat`` times and then the next,
+    exposes every side alike to a change in the machine's load (other jobs on the cores).
+    """
+    best = [math.inf] * len(actions)
+    for _ in range(repeat):
+        for index, action in enumerate(actions):
+            best[index] = min(best[index], best_of(1, action))
+    return best
+
+
 def fsync(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     os.fsync(descriptor)
@@ -157,23 +171,17 @@ def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list
                 raise ValueError("a tensor holds NaN or infinity")
 
     durable_save_file()
-    load = best_of(repeat, lambda: rf.load(ours))
+    load, bare, finite = side_by_side(
+        repeat,
+        lambda: rf.load(ours),
+        lambda: safetensors.numpy.load_file(str(raw)),
+        checked_load_file,
+    )
+    save, durable = side_by_side(repeat, lambda: rf.save(checkpoint, ours), durable_save_file)
     rows: list[Row] = [
-        (
-            "binary load",
-            load,
-            "load_file",
-            best_of(repeat, lambda: safetensors.numpy.load_file(str(raw))),
-            peak_ratio("load", ours, ours),
-        ),
-        ("binary load", load, "load_file + finite", best_of(repeat, checked_load_file), None),
-        (
-            "binary save",
-            best_of(repeat, lambda: rf.save(checkpoint, ours)),
-            "save_file + fsync",
-            best_of(repeat, durable_save_file),
-            peak_ratio("save", ours, ours),
-        ),
+        ("binary load", load, "load_file", bare, peak_ratio("load", ours, ours)),
+        ("binary load", load, "load_file + finite", finite, None),
+        ("binary save", save, "save_file + fsync", durable, peak_ratio("save", ours, ours)),
     ]
     floats = sum(a.size for a in arrays)
     if floats < JSON_LIMIT:
@@ -190,19 +198,23 @@ def measure(size: tuple[int, ...], folder: Path, repeat: int) -> tuple[int, list
 
         rf.save(checkpoint, json_ours)
         raw_save()
+        json_load, json_raw_load = side_by_side(repeat, lambda: rf.load(json_ours), raw_load)
+        json_save, json_raw_save = side_by_side(
+            repeat, lambda: rf.save(checkpoint, json_ours), raw_save
+        )
         rows += [
             (
                 "JSON load",
-                best_of(repeat, lambda: rf.load(json_ours)),
+                json_load,
                 "orjson.loads + np.array",
-                best_of(repeat, raw_load),
+                json_raw_load,
                 peak_ratio("load", json_ours, ours),
             ),
             (
                 "JSON save",
-                best_of(repeat, lambda: rf.save(checkpoint, json_ours)),
+                json_save,
                 "orjson.dumps + write + fsync",
-                best_of(repeat, raw_save),
+                json_raw_save,
                 peak_ratio("save", json_ours, ours),
             ),
         ]
