@@ -117,7 +117,7 @@ def checked(checkpoint: Checkpoint, *, values: bool = True) -> Checkpoint:
     this first, so that nothing is written that :func:`rustgpt_format.load` would
     refuse. The checkpoint is validated again as a reader validates a document (every
     type, bound, shape, the §6 rules, the vocabulary), except that the arrays
-    :func:`all_finite` clears in one reduction each are not checked element by element
+    :func:`all_finite` clears (its largest and smallest value) are not checked element by element
     a second time; an array it does not clear is, and the validator names the first
     value at fault. Arrays are checked in place, not copied.
 
@@ -147,20 +147,27 @@ def checked(checkpoint: Checkpoint, *, values: bool = True) -> Checkpoint:
         raise
 
 
-def all_finite(values: np.ndarray) -> bool:
-    """Whether every element of a float32 array is finite: one pass, no temporary array.
+_BLOCK = 1 << 16
+"""Floats reduced at a time (256 KiB): the second reduction finds them in cache."""
 
-    The values' dot product with themselves is a sum of squares, so a NaN or an infinity
-    anywhere makes it NaN or infinite: a finite result proves every element finite. A
-    sum that overflows (elements beyond about 1.8e19) is decided element by element.
+
+def all_finite(values: np.ndarray) -> bool:
+    """Whether every element of a float32 array is finite: no temporary array, exact.
+
+    The largest and the smallest value are both finite exactly when every value is: a
+    NaN makes both reductions NaN, +inf is the largest, -inf the smallest. NumPy's own
+    reductions run on the calling thread (a BLAS dot product, as fast, wakes BLAS's
+    threads, which then spin on the other core).
 
     >>> all_finite(np.ones((2, 3), np.float32)), all_finite(np.array([1e30, -np.inf], np.float32))
     (True, False)
     """
     flat = values.reshape(-1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        squares = np.dot(flat, flat)
-    return bool(np.isfinite(squares)) or bool(np.isfinite(flat).all())
+    for start in range(0, flat.size, _BLOCK):
+        block = flat[start : start + _BLOCK]
+        if not (np.isfinite(np.maximum.reduce(block)) and np.isfinite(np.minimum.reduce(block))):
+            return False
+    return True
 
 
 def _arrays(checkpoint: Checkpoint) -> Iterator[np.ndarray]:
