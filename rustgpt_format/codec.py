@@ -19,9 +19,10 @@ import json
 import mmap
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import orjson
@@ -99,17 +100,26 @@ def parse(
     found = _checked_skeleton(raw, spans, names, marker, limits)
     counts = _counts(raw, spans, names)
     if counts is not None and 4 * sum(counts.values()) > _CHECKED_FIRST:
-        # Large: every array checked (and counted) without being kept, then the
-        # document with stand-ins checked, so that a refusal costs no array memory.
-        stand_ins, failed = _decode(raw, spans, names, limits, found, keep=False, counts=counts)
-        if failed:
-            spans, names, found = _without(raw, spans, names, failed, marker, limits)
-        if check is not None:
-            for holder in found.holders:
-                holder["data"] = stand_ins[holder["data"]]
-            check(found.skeleton)
-            found = _checked_skeleton(raw, spans, names, marker, limits)  # a fresh copy
-        stand_ins.clear()
+        # Large: every array checked (and counted) without being kept in memory, then
+        # the document with stand-ins checked, so that a refusal costs no array memory.
+        # The decoded floats wait in a temporary file, read back once all is well.
+        with _Spill() as spill:
+            stand_ins, failed = _decode(
+                raw, spans, names, limits, found, keep=False, counts=counts, spill=spill
+            )
+            if failed:
+                spans, names, found = _without(raw, spans, names, failed, marker, limits)
+            if check is not None:
+                for holder in found.holders:
+                    holder["data"] = stand_ins[holder["data"]]
+                check(found.skeleton)
+                found = _checked_skeleton(raw, spans, names, marker, limits)  # a fresh copy
+            if spill.whole:
+                for holder in found.holders:
+                    name = holder["data"]
+                    holder["data"] = spill.read(name) if name in spill else stand_ins[name]
+                return found.skeleton
+        del stand_ins  # no room for the temporary file: decoded again, now kept
     arrays, failed = _decode(raw, spans, names, limits, found, keep=True, counts=counts)
     if failed:  # left in place: the validator (or the parser) names what is wrong in them
         spans, names, found = _without(raw, spans, names, failed, marker, limits)
@@ -119,7 +129,67 @@ def parse(
 
 
 _CHECKED_FIRST = 128 * 2**20
-"""Bytes of float32 past which the arrays are checked before any is decoded."""
+"""Bytes of float32 past which the arrays are checked before any is kept in memory."""
+
+
+class _Spill:
+    """Decoded float32 arrays kept in an unnamed temporary file (in ``TMPDIR``) while
+    the rest of a large document is checked: a refusal holds none of them, and a
+    document found valid is not parsed twice, its arrays are read back. A file system
+    that refuses the file (full, read-only) leaves ``whole`` false: nothing is lost,
+    the arrays are decoded again."""
+
+    def __init__(self) -> None:
+        self.places: dict[str, tuple[int, int]] = {}
+        self.size = 0
+        try:
+            self.file: BinaryIO | None = tempfile.TemporaryFile()  # noqa: SIM115 - __exit__
+        except OSError:
+            self.file = None
+
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    @property
+    def whole(self) -> bool:
+        """Whether every array written is in the file."""
+        return self.file is not None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.places
+
+    def write(self, values: np.ndarray) -> None:
+        """Append ``values`` (float32) to the array being written."""
+        if self.file is None:
+            return
+        try:
+            self.file.write(np.ascontiguousarray(values, dtype=np.float32).data)
+        except OSError:
+            self.file.close()
+            self.file = None
+        self.size += values.size * 4
+
+    def done(self, name: str, start: int) -> None:
+        """The array ``name`` is what was written since ``start`` (a ``size`` before)."""
+        self.places[name] = (start, (self.size - start) // 4)
+
+    def read(self, name: str) -> np.ndarray:
+        """The array ``name`` read back into memory."""
+        assert self.file is not None
+        start, count = self.places[name]
+        values = np.empty(count, dtype=np.float32)
+        view, got = memoryview(values).cast("B"), 0
+        self.file.seek(start)
+        while got < len(view):
+            read = self.file.readinto(view[got:])  # type: ignore[attr-defined]
+            if not read:
+                raise CheckpointError("cannot read back a temporary file: it was cut short")
+            got += read
+        return values
 
 
 @dataclass
@@ -184,11 +254,12 @@ def _decode(
     *,
     keep: bool,
     counts: dict[str, int] | None = None,
+    spill: _Spill | None = None,
 ) -> tuple[dict[str, np.ndarray], set[int]]:
     """Each array decoded (or, without ``keep``, checked and replaced by a stand-in of
     its size) in order, by name; and the indices of the small arrays that failed, to be
     left in the document. ``found``: the skeleton, for the claims of ``dim`` and the
-    paths of errors.
+    paths of errors; ``spill``: where the arrays checked without ``keep`` are written.
 
     A large array whose count of numbers is not what its ``dim`` claims is not decoded:
     the validator refuses it for its size alone, so a stand-in of that size (one value
@@ -209,8 +280,10 @@ def _decode(
                 arrays[name] = _stand_in(count)
                 elements += count
                 continue
+        at = spill.size if spill is not None else 0
+        sink = spill.write if spill is not None else None
         try:
-            values = _numbers(raw, start, end - 1, room=room, keep=keep, count=count)
+            values = _numbers(raw, start, end - 1, room=room, keep=keep, count=count, sink=sink)
         except _TooManyError:
             raise CheckpointError(
                 f"expected at most {limits.max_elements} numbers in all arrays "
@@ -230,7 +303,14 @@ def _decode(
                 f"expected numbers, found invalid JSON: {error.msg}", path=where
             ) from None
         elements += values.size
-        arrays[name] = values
+        if keep:
+            arrays[name] = values
+        else:  # the small arrays too: together they may be as large as the file
+            if spill is not None and spill.size == at:  # a small one, decoded whole
+                spill.write(values)
+            if spill is not None:
+                spill.done(name, at)
+            arrays[name] = _stand_in(values.size)
     return arrays, failed
 
 
@@ -427,14 +507,22 @@ def _commas(raw: Buffer, start: int, end: int) -> int:
 
 
 def _numbers(
-    raw: Buffer, start: int, close: int, *, room: int, keep: bool = True, count: int | None = None
+    raw: Buffer,
+    start: int,
+    close: int,
+    *,
+    room: int,
+    keep: bool = True,
+    count: int | None = None,
+    sink: Callable[[np.ndarray], object] | None = None,
 ) -> np.ndarray:
     """The numeric JSON array ``raw[start : close + 1]`` as float32, at most ``room`` numbers.
 
     A large array is counted (by its commas) before anything is allocated for it, and
     decoded a chunk at a time into one float32 array: the Python floats alive at once
-    are those of one chunk. Without ``keep`` the array is only checked: what comes back
-    is a view of the right size on a single value. ``count``: the commas already counted.
+    are those of one chunk. Without ``keep`` the array is only checked (and each chunk
+    handed to ``sink``): what comes back is a view of the right size on a single value.
+    ``count``: the commas already counted.
     """
     if close + 1 - start <= _CHUNK:
         span = raw[start : close + 1]
@@ -458,9 +546,12 @@ def _numbers(
             raise FieldError(error.message, filled + int(error.parts[0])) from None
         if not part.size:
             raise FieldError("expected a number, found none between two commas", filled)
-        if kept is not None:
+        if kept is not None or sink is not None:
             _negative_zeros(chunk, part)
+        if kept is not None:
             kept[filled : filled + part.size] = part
+        elif sink is not None:
+            sink(part)
         filled += part.size
         release(raw, position, close if cut < 0 else cut)
         if cut < 0:

@@ -50,6 +50,7 @@ def test_the_defaults_are_documented_values() -> None:
     assert DEFAULT_LIMITS == Limits(
         max_file_bytes=2**30,
         max_header_bytes=16 * 2**20,
+        max_header_values=2**20,
         max_elements=2**28,
         max_string_chars=2**16,
         max_depth=16,
@@ -72,6 +73,14 @@ BOUNDS: list[tuple[str, Limits, bytes, str, str]] = [
         "",
         "expected at most 2000 bytes of JSON outside the numeric data arrays "
         f"(Limits.max_header_bytes), found 2044{RAISE}",
+    ),
+    (
+        "values outside the arrays",
+        Limits(max_header_values=200),
+        TINY,
+        "",
+        "expected at most 200 values and keys in the JSON outside the numeric data arrays "
+        f"(Limits.max_header_values), found 618{RAISE}",
     ),
     (
         "numbers",

@@ -70,9 +70,10 @@ for name, value in scaled.items():
     module, attribute = name.rsplit(".", 1)
     setattr(importlib.import_module(module), attribute, value)
 limits = rf.Limits(**limits)
-warm = Path(tempfile.mkdtemp()) / "warm.json"
-rf.save(tiny_checkpoint(), warm)
-rf.load(warm)  # lazy imports and first-use caches are not the load's
+with tempfile.TemporaryDirectory() as folder:
+    warm = Path(folder) / "warm.json"
+    rf.save(tiny_checkpoint(), warm)
+    rf.load(warm)  # lazy imports and first-use caches are not the load's
 data = open(path, "rb").read() if step == "parse" else b""
 with open("/proc/self/clear_refs", "w") as stream:
     stream.write("5")  # the high-water mark starts again from the current size
@@ -191,12 +192,13 @@ def empty_objects(path: Path, size: int) -> Path:
 
 
 def hostile_files(folder: Path, size: int) -> dict[str, tuple[Path, str]]:
-    """The hostile cases at about ``size`` bytes each, and the start of what refuses them
-    ("" for a file that is read)."""
-    floats = size // 5 // 4 * 4  # "0.25," is 5 bytes; a multiple of 4 fits dim [n/4, 4]
+    """The hostile cases, each file at most ``size`` bytes, and the start of what refuses
+    them."""
+    room = size - 16_384  # the tiny checkpoint around the array
+    floats = room // 5 // 4 * 4  # "0.25," is 5 bytes; a multiple of 4 fits dim [n/4, 4]
     files = {
         "an array past max_elements": (
-            numbers_file(folder / "many.json", size // 2, b"0"),
+            numbers_file(folder / "many.json", room // 2, b"0"),
             "refused: network[0].token_embeddings.data: expected at most",
         ),
         "an array with a syntax error after its numbers": (
@@ -309,7 +311,7 @@ def test_a_refused_gigabyte_stays_under_256_mib_with_the_defaults(
     case: str, tmp_path: Path
 ) -> None:
     """Issue 15's own examples at its size, with nothing scaled."""
-    path, refusal = hostile_files(tmp_path, 2**30 - 2**14)[case]
+    path, refusal = hostile_files(tmp_path, 2**30)[case]
     peak = resident_peak(path)
     assert peak.outcome.startswith(refusal)
     assert peak.used < 256 * MiB
@@ -318,3 +320,59 @@ def test_a_refused_gigabyte_stays_under_256_mib_with_the_defaults(
 def test_the_arrays_of_a_stand_in_take_no_memory() -> None:
     stand_in = codec._stand_in(2**40)
     assert stand_in.size == 2**40 and stand_in.strides == (0,) and not np.any(stand_in[-3:])
+
+
+# --- the large path gives what the one-pass path gives ------------------------------------
+
+
+def signed_checkpoint_text() -> bytes:
+    """A random checkpoint with arrays past a chunk, holding -0, 0, -0.0 and 1e-3."""
+    checkpoint = rf.examples.random_checkpoint(vocab_size=600, embedding_dim=128)
+    embeddings = checkpoint.network[0].token_embeddings
+    embeddings.reshape(-1)[:4] = np.array([-0.0, 0.0, -0.0, 1e-3], np.float32)
+    return codec.encode(checkpoint).replace(b"-0.0,0.0,-0.0", b"-0,0,-0.0", 1)
+
+
+@pytest.mark.parametrize("spill", ["a temporary file", "no temporary file", "a full disk"])
+def test_a_large_document_reads_as_in_one_pass(
+    spill: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the checked-first threshold the arrays are checked, kept in a temporary file
+    and read back (or, where no file can be written, decoded again): to the bit what
+    one pass decodes, signs of zeros included."""
+    text = signed_checkpoint_text()
+    assert b'"data":[-0,0,-0.0,' in text
+    one_pass = codec.decode(text)
+    monkeypatch.setattr(codec, "_CHECKED_FIRST", 1000)
+    if spill == "no temporary file":
+        monkeypatch.setattr(codec.tempfile, "TemporaryFile", _refused)
+    if spill == "a full disk":
+        monkeypatch.setattr(codec.tempfile, "TemporaryFile", _filling_up)
+    checked_first = codec.decode(text)
+    assert checked_first == one_pass
+    assert np.signbit(checked_first.network[0].token_embeddings.reshape(-1)[:4]).tolist() == [
+        True,
+        False,
+        True,
+        False,
+    ]
+
+
+def _refused(*args: object, **kwargs: object) -> Any:
+    raise OSError(30, "Read-only file system")
+
+
+class _filling_up:  # noqa: N801 - stands in for tempfile.TemporaryFile
+    """A temporary file that takes 100 KB, then fails as a full disk does."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.written = 0
+
+    def write(self, data: Any) -> int:
+        self.written += memoryview(data).nbytes
+        if self.written > 100_000:
+            raise OSError(28, "No space left on device")
+        return memoryview(data).nbytes
+
+    def close(self) -> None:
+        pass
