@@ -182,7 +182,7 @@ class _Spill:
         assert self.file is not None
         start, count = self.places[name]
         values = np.empty(count, dtype=np.float32)
-        view, got = memoryview(values).cast("B"), 0
+        view, got = values.data.cast("B"), 0
         self.file.seek(start)
         while got < len(view):
             read = self.file.readinto(view[got:])  # type: ignore[attr-defined]
