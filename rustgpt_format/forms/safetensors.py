@@ -6,9 +6,10 @@ key ``checkpoint`` of the file's ``__metadata__``: the document as in the JSON f
 (``format`` and ``format_version`` first) without its arrays; optimizers keep their
 scalars, an absent optimizer is ``null``. One key, because the library writes
 ``__metadata__`` from a hash map in no fixed order: with one key the same checkpoint
-gives the same bytes. The container itself (header, offsets, bounds) is the
-``safetensors`` library's; this module maps checkpoints onto it and refuses files
-whose tensors and metadata do not match.
+gives the same bytes. Reading, the container (header, offsets, bounds) is checked
+by the ``safetensors`` library; this module maps checkpoints onto it and refuses files
+whose tensors and metadata do not match. Writing lays out the library's own bytes
+(a test compares them) with the tensors written from the arrays' memory.
 """
 
 from __future__ import annotations
@@ -181,14 +182,16 @@ class SafetensorsForm(Form):
         return is_safetensors(source.head, source.size)
 
     def decode(self, source: Source, options: ReadOptions) -> Decoded:
-        """The document with its arrays; a full load reads the tensors in one read.
+        """The document with its arrays; a full load reads the tensors into one buffer.
 
         The library parses and checks the header (offsets in bounds, no gaps, no
         overlaps, the data fully covered). A full load then reads the whole data
-        region in one read into one float32 buffer, in the library's offset order,
-        and checks it finite in one pass; each array is a view of that buffer. A
-        weights-only or partial load (``optimizer=False``, ``layers=``) reads each
-        wanted tensor alone at its offset, leaving every other tensor's bytes on disk.
+        region into one float32 buffer, in the library's offset order, 256 KiB at a
+        time, each chunk checked finite while it is in cache; each array is a view of
+        that buffer. Past 192 MiB the rest is checked before it is kept (a refused
+        load stays within 256 MiB). A weights-only or partial load (``optimizer=False``,
+        ``layers=``) reads each wanted tensor alone at its offset, leaving every other
+        tensor's bytes on disk.
         """
         if source.stream is None or source.size is None:
             return _decode_bytes(source.data(options.limits), options)
