@@ -6,7 +6,10 @@ The same engines the test suite runs in short: the structured fuzzer, the byte-l
 fuzzer (every truncation offset of every form, plus damages), the hostile corpus,
 the SIGKILL loop, and tracemalloc's peak while refusing oversized claims — with the
 default Limits, including a 1 MB gzip file that inflates past the 1 GiB bound; then
-the scaling and resident-memory figures of ``scripts/scaling_report.py``.
+the scaling figures of ``scripts/scaling_report.py`` and its resident-memory table:
+``load(path)`` of each hostile file of tests/rustgpt_format/test_memory_bound.py at
+1 GiB, and of valid checkpoints, in fresh processes, against issue 15's bound (the
+arrays returned plus 256 MiB; 256 MiB when refused).
 """
 
 from __future__ import annotations
