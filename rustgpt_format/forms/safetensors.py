@@ -20,7 +20,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, NoReturn
 
 import numpy as np
 import orjson
@@ -367,9 +367,9 @@ _CHUNK_FLOATS = 1 << 16
 
 _KEPT_UNCHECKED = 192 * 2**20
 """Bytes of tensors a full load keeps before every value is known to be finite. The
-tensors beyond are checked first, a chunk at a time in one reused buffer, so that a
-file refused for a NaN in its last tensor has not spent their memory (issue 15: a
-refused load uses at most 256 MiB)."""
+tensors beyond are checked first, a chunk at a time in one reused buffer, and a file
+this large stops reading at its first non-finite value: a refused load has not spent
+the memory of its arrays (issue 15: a refused load uses at most 256 MiB)."""
 
 
 def _read_all(
@@ -393,12 +393,26 @@ def _read_all(
             f"found {4 * total} bytes of tensors"
         )
     kept = _KEPT_UNCHECKED // 4
-    if total > kept:
-        where = {claim.name: claim.path for claim in claims}
-        _refuse_non_finite(stream, data_start, kept, total, order, counts, shapes, where)
+    large = total > kept
+    refuse = functools.partial(
+        _refuse_at,
+        stream,
+        data_start,
+        order=order,
+        counts=counts,
+        shapes=shapes,
+        where={claim.name: claim.path for claim in claims},
+    )
+    if large:
+        stream.seek(data_start + 4 * kept)
+        found = _first_non_finite(stream, np.empty(_CHUNK_FLOATS, np.float32), total - kept)
+        if found is not None:
+            refuse(kept + found)
     buffer = np.empty(total, dtype=np.float32)
     stream.seek(data_start)
-    finite = _read_checked(stream, buffer)
+    found = _read_checked(stream, buffer, stop=large)
+    if found is not None and large:
+        refuse(found)
     arrays = {}
     offset = 0
     for name, count in zip(order, counts, strict=True):
@@ -406,80 +420,79 @@ def _read_all(
         offset += count
     for claim in claims:
         claim.container[claim.key] = arrays[claim.name]
-    if not finite:
+    if found is not None:
         return frozenset()  # the validator names the first array holding one
     return frozenset(map(id, arrays.values()))
 
 
-def _read_checked(stream: BinaryIO, buffer: np.ndarray) -> bool:
-    """Fill ``buffer`` (1-D) from the stream a chunk at a time; whether every value is finite.
+def _read_checked(stream: BinaryIO, buffer: np.ndarray, *, stop: bool) -> int | None:
+    """Fill ``buffer`` (1-D) from the stream a chunk at a time, each checked as it comes;
+    the index of the first non-finite value, or None. With ``stop``, the reading
+    stops there.
 
     Checking each chunk right after its read costs a pass over cache, not over memory.
     """
     raw = buffer.data.cast("B")
-    finite = True
+    found = None
     for begin in range(0, buffer.size, _CHUNK_FLOATS):
         end = min(begin + _CHUNK_FLOATS, buffer.size)
         _read_exactly(stream, raw[4 * begin : 4 * end], expected=raw.nbytes, done=4 * begin)
-        finite = finite and all_finite(buffer[begin:end])
-    return finite
+        if found is None and not all_finite(buffer[begin:end]):
+            found = begin + _first_bad(buffer[begin:end])
+            if stop:
+                break
+    return found
 
 
-def _refuse_non_finite(
+def _first_non_finite(stream: BinaryIO, scratch: np.ndarray, count: int) -> int | None:
+    """Read ``count`` floats from the stream into ``scratch``, a chunk at a time, keeping
+    none; the index of the first that is not finite, or None."""
+    raw = scratch.data.cast("B")
+    for begin in range(0, count, scratch.size):
+        size = min(scratch.size, count - begin)
+        _read_exactly(stream, raw[: 4 * size], expected=4 * count, done=4 * begin)
+        if not all_finite(scratch[:size]):
+            return begin + _first_bad(scratch[:size])
+    return None
+
+
+def _first_bad(values: np.ndarray) -> int:
+    return int(np.flatnonzero(~np.isfinite(values))[0])
+
+
+def _refuse_at(
     stream: BinaryIO,
     data_start: int,
-    first: int,
-    total: int,
+    found: int,
+    *,
     order: list[str],
     counts: list[int],
     shapes: dict[str, tuple[int, int]],
     where: dict[str, str],
-) -> None:
-    """Refuse a NaN or infinity among the floats ``[first, total)`` before they are kept.
+) -> NoReturn:
+    """Refuse the file for the non-finite float at index ``found`` of the data region.
 
-    The floats are read a chunk at a time into one buffer. The tensor holding the first
-    one found is checked from its start by the validator itself, given only the rows
-    up to the one at fault (those before it as zeros), so the error is the one a full
-    read would give for that tensor.
+    The tensor holding it is checked by the validator itself, given only its rows up to
+    the first one at fault (those before it as zeros, which take no memory until
+    touched), so the error is the one a full read would give for that tensor.
     """
-    scratch = np.empty(_CHUNK_FLOATS, dtype=np.float32)
-    raw = scratch.data.cast("B")
-    stream.seek(data_start + 4 * first)
-    for begin in range(first, total, _CHUNK_FLOATS):
-        count = min(_CHUNK_FLOATS, total - begin)
-        expected, done = 4 * (total - first), 4 * (begin - first)
-        _read_exactly(stream, raw[: 4 * count], expected=expected, done=done)
-        if all_finite(scratch[:count]):
-            continue
-        found = begin + int(np.flatnonzero(~np.isfinite(scratch[:count]))[0])
-        starts = np.cumsum([0, *counts])
-        index = int(np.searchsorted(starts, found, side="right")) - 1
-        name, cols = order[index], shapes[order[index]][1]
-        tensor_start = int(starts[index])
-        # the first bad value of this tensor may lie before ``first``: look from its start
-        row = _first_bad_row(stream, data_start + 4 * tensor_start, found - tensor_start, cols)
-        values = np.zeros((row + 1, cols), dtype=np.float32)  # untouched pages: no memory
-        stream.seek(data_start + 4 * (tensor_start + row * cols))
-        _read_exactly(stream, values[row].data.cast("B"))
-        try:
-            _float32_arrays().validate_python(values)
-        except ValidationError as error:
-            problem = problems_of(error)[0]
-            raise CheckpointError(problem.message, path=where[name]) from None
-        raise AssertionError("a row holding a non-finite value passed the validator")
-
-
-def _first_bad_row(stream: BinaryIO, start: int, last: int, cols: int) -> int:
-    """The first row of a tensor at ``start`` holding a non-finite value; one does at ``last``."""
-    scratch = np.empty(_CHUNK_FLOATS, dtype=np.float32)
-    raw = scratch.data.cast("B")
-    stream.seek(start)
-    for begin in range(0, last + 1, _CHUNK_FLOATS):
-        count = min(_CHUNK_FLOATS, last + 1 - begin)
-        _read_exactly(stream, raw[: 4 * count])
-        if not all_finite(scratch[:count]):
-            return (begin + int(np.flatnonzero(~np.isfinite(scratch[:count]))[0])) // cols
-    return last // cols
+    starts = np.cumsum([0, *counts])
+    index = int(np.searchsorted(starts, found, side="right")) - 1
+    name, cols = order[index], shapes[order[index]][1]
+    tensor_start = int(starts[index])
+    stream.seek(data_start + 4 * tensor_start)
+    scratch = np.empty(_CHUNK_FLOATS, np.float32)
+    first = _first_non_finite(stream, scratch, found - tensor_start + 1)
+    row = (found - tensor_start if first is None else first) // cols
+    values = np.zeros((row + 1, cols), dtype=np.float32)
+    stream.seek(data_start + 4 * (tensor_start + row * cols))
+    _read_exactly(stream, values[row].data.cast("B"))
+    try:
+        _float32_arrays().validate_python(values)
+    except ValidationError as error:
+        problem = problems_of(error)[0]
+        raise CheckpointError(problem.message, path=where[name]) from None
+    raise AssertionError("a row holding a non-finite value passed the validator")
 
 
 @functools.cache

@@ -94,13 +94,26 @@ def test_a_bad_value_is_named_alike_whether_found_before_or_while_keeping(
     plain = refusal(target)  # read whole, then named by the validator
     assert plain[0].startswith("network[") and "expected a finite float32" in plain[1]
     small_bounds(monkeypatch, chunk=chunk, kept=kept)
+    stops: list[tuple[bool, int]] = []
     if 4 * (first + element) >= kept:  # past the part kept unchecked: found before any is kept
 
-        def no_buffer(*args: Any) -> bool:
+        def no_buffer(*args: Any, **kwargs: Any) -> int | None:
             raise AssertionError("the tensors were kept before every value was checked")
 
         monkeypatch.setattr(binary, "_read_checked", no_buffer)
+    else:  # within it: the read stops at the chunk holding the value
+        read_checked = binary._read_checked
+
+        def recorded(stream: Any, buffer: np.ndarray, *, stop: bool) -> int | None:
+            found = read_checked(stream, buffer, stop=stop)
+            stops.append((stop, stream.tell()))
+            return found
+
+        monkeypatch.setattr(binary, "_read_checked", recorded)
     assert refusal(target) == plain
+    if stops:  # read up to the end of the chunk holding the value, and no further
+        at, total = first + element, (len(data) - start) // 4
+        assert stops == [(True, start + 4 * min((at // chunk + 1) * chunk, total))]
 
 
 def test_a_file_cut_short_while_it_is_checked_is_refused(
@@ -122,3 +135,22 @@ def test_a_file_cut_short_while_it_is_checked_is_refused(
     _, message = refusal(target)
     assert message.endswith("the file got shorter while it was read")
     assert message.startswith("expected ")
+
+
+def test_a_tensor_across_the_kept_part_is_named_by_its_first_bad_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check past the kept part finds the tensor's later bad value first; the error
+    still names its first, as a full read would."""
+    data = rf.dumps(CHECKPOINT, form="safetensors")
+    start, tensors = offsets(data)
+    name = max(tensors, key=lambda n: tensors[n][1])  # the largest tensor
+    first, floats, _ = tensors[name]
+    data = with_value(data, start + 4 * (first + 1), np.nan)
+    data = with_value(data, start + 4 * (first + floats - 1), np.inf)
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(data)
+    plain = refusal(target)
+    assert plain[1].endswith("at [0, 1], found nan")
+    small_bounds(monkeypatch, chunk=3, kept=4 * (first + floats // 2))
+    assert refusal(target) == plain
