@@ -394,15 +394,11 @@ def _read_all(
         )
     kept = _KEPT_UNCHECKED // 4
     large = total > kept
-    refuse = functools.partial(
-        _refuse_at,
-        stream,
-        data_start,
-        order=order,
-        counts=counts,
-        shapes=shapes,
-        where={claim.name: claim.path for claim in claims},
-    )
+
+    def refuse(found: int) -> NoReturn:
+        where = {claim.name: claim.path for claim in claims}
+        _refuse_at(stream, data_start, found, order, counts, shapes, where)
+
     if large:
         stream.seek(data_start + 4 * kept)
         found = _first_non_finite(stream, np.empty(_CHUNK_FLOATS, np.float32), total - kept)
@@ -464,7 +460,6 @@ def _refuse_at(
     stream: BinaryIO,
     data_start: int,
     found: int,
-    *,
     order: list[str],
     counts: list[int],
     shapes: dict[str, tuple[int, int]],
