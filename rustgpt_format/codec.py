@@ -8,6 +8,14 @@ float32 conversion), so the memory used is that of the arrays returned plus a ch
 not of the Python floats. Anything unusual in an array leaves it in the skeleton,
 where the validator finds and names the problem. Every step is linear in the text.
 
+Memory (issue 15: a load holds at most the arrays it returns plus 256 MiB, a refused
+one 256 MiB): the text may be a read-only map of a large file, gone through a chunk at
+a time with the pages read given back (:mod:`rustgpt_format.buffers`); the skeleton's
+values are counted (``Limits.max_header_values``) before it is parsed; and arrays that
+would take more than 128 MiB as float32 are all checked, written to a temporary file,
+and the document validated with stand-ins of their sizes (``check``) before any array
+is held in memory.
+
 Writing: one ``orjson.dumps`` of the model's wire form; orjson writes float32 arrays
 as shortest round-trip texts without building Python floats.
 """
