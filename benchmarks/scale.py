@@ -23,7 +23,8 @@ excludes the checkpoint it was given (already resident).
 After the table: the load of a tiny checkpoint (``examples.tiny_checkpoint()``, target
 under 1 ms) against ``load_file``, and, at the largest size, the peak memory of a binary
 load of the valid file (the arrays it returns + at most 256 MiB) and of the same file
-with a NaN in its last tensor (refused: at most 256 MiB in all), in fresh processes.
+with a NaN as the first or the last float of its tensors (refused: at most 256 MiB in
+all), in fresh processes.
 """
 
 from __future__ import annotations
@@ -101,15 +102,17 @@ def peak_ratio(operation: str, path: Path, source: Path) -> float:
     return peak_bytes(operation, path, source) / path.stat().st_size
 
 
-def with_nan_last(source: Path, target: Path) -> None:
-    """A copy of a safetensors file with a NaN as the last float of its last tensor."""
+def with_nan(source: Path, target: Path, *, last: bool) -> None:
+    """A copy of a safetensors file with a NaN as the first or the last float of its data."""
     data = bytearray(source.read_bytes())
-    data[-4:] = np.float32(np.nan).tobytes()
+    at = len(data) - 4 if last else 8 + int.from_bytes(data[:8], "little")
+    data[at : at + 4] = np.float32(np.nan).tobytes()
     target.write_bytes(bytes(data))
 
 
-def binary_peaks(size: tuple[int, ...], folder: Path) -> tuple[int, int, int]:
-    """Bytes of the arrays, and peak memory of a valid and of a refused binary load."""
+def binary_peaks(size: tuple[int, ...], folder: Path) -> tuple[int, int, int, int]:
+    """Bytes of the arrays, and peak memory of a valid binary load and of two refused ones
+    (a NaN as the first float of the data, and as the last)."""
     d, h, blocks, vocab = size
     checkpoint = random_checkpoint(
         embedding_dim=d, hidden_dim=h, middle=BLOCK * blocks, vocab_size=vocab
@@ -118,11 +121,13 @@ def binary_peaks(size: tuple[int, ...], folder: Path) -> tuple[int, int, int]:
     valid, refused = folder / "valid.safetensors", folder / "refused.safetensors"
     rf.save(checkpoint, valid)
     del checkpoint
-    with_nan_last(valid, refused)
-    peaks = peak_bytes("load", valid, valid), peak_bytes("refused load", refused, valid)
+    peaks = [peak_bytes("load", valid, valid)]
+    for last in (False, True):
+        with_nan(valid, refused, last=last)
+        peaks.append(peak_bytes("refused load", refused, valid))
     valid.unlink()
     refused.unlink()
-    return arrays, *peaks
+    return arrays, peaks[0], peaks[1], peaks[2]
 
 
 def tiny_load(folder: Path, repeat: int, clock: Callable[[], float]) -> tuple[float, float]:
@@ -297,13 +302,14 @@ def main() -> None:
             f"(target < 1 ms); load_file {theirs * 1e3:.3f} ms = {ours / theirs:.2f}x"
         )
         largest = max(sizes, key=math.prod)
-        arrays, valid, refused = binary_peaks(largest, Path(name))
+        arrays, valid, first, last = binary_peaks(largest, Path(name))
         mib = 2**20
         print(
             f"binary load peak memory at {largest} (fresh process): valid file "
             f"{valid / mib:.0f} MiB = the arrays ({arrays / mib:.0f} MiB) + "
-            f"{(valid - arrays) / mib:.0f} MiB (bound: + 256 MiB); NaN in the last tensor, "
-            f"refused: {refused / mib:.0f} MiB (bound: 256 MiB)",
+            f"{(valid - arrays) / mib:.0f} MiB (bound: + 256 MiB); refused, a NaN as the "
+            f"first float: {first / mib:.0f} MiB, as the last: {last / mib:.0f} MiB "
+            "(bound: 256 MiB)",
             flush=True,
         )
 
