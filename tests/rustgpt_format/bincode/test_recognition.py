@@ -10,15 +10,21 @@ import pytest
 
 import rustgpt_format as rf
 from rustgpt_format.bincode import encode, looks_like
+from rustgpt_format.bincode.layout import ENTRY_CHARGE
 from rustgpt_format.codec import encode as encode_json
 from rustgpt_format.codec import parse
 from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
+from rustgpt_format.limits import DEFAULT_LIMITS
 from tests.rustgpt_format.bincode.handmade import (
+    LAYER_NORM,
     TINY,
     TRAINED,
     VOCAB,
     bin_with_words,
+    f32_bytes,
+    string_bytes,
+    varint_bytes,
 )
 
 
@@ -100,3 +106,63 @@ OTHER_FORMS = _other_forms()
 @pytest.mark.parametrize("name", list(OTHER_FORMS))
 def test_other_forms_are_not_told_as_bins(name: str) -> None:
     assert not looks_like(OTHER_FORMS[name])
+
+
+def vocab_bytes(
+    encode: list[tuple[str, int]], decode: list[tuple[int, str]], words: list[str]
+) -> bytes:
+    return (
+        varint_bytes(len(encode))
+        + b"".join(string_bytes(word) + varint_bytes(token) for word, token in encode)
+        + varint_bytes(len(decode))
+        + b"".join(varint_bytes(token) + string_bytes(word) for token, word in decode)
+        + varint_bytes(len(words))
+        + b"".join(string_bytes(word) for word in words)
+    )
+
+
+TWO = [("hi", 0), ("</s>", 1)], [(0, "hi"), (1, "</s>")], ["hi", "</s>"]
+FIRST_LAYER = varint_bytes(1) + LAYER_NORM  # one layer, whose first field is a float32
+EPSILON = varint_bytes(1) + varint_bytes(3) + f32_bytes(1e-5)  # LayerNorm up to gamma
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (vocab_bytes(*TWO) + FIRST_LAYER, True),
+        (vocab_bytes([("</s>", 0)], [(0, "</s>")], ["</s>"]) + FIRST_LAYER, True),  # one word
+        (VOCAB, True),  # a whole vocab: a .bin cut short, which decode calls truncated
+        (VOCAB + EPSILON + b"\x01", True),  # cut after ndarray's version byte
+        (VOCAB + EPSILON + b"\x02", False),  # not ndarray's version, however short the file
+        # each word and each id once, every id below the count, in each of the three parts
+        (vocab_bytes([("hi", 0), ("hi", 1)], *TWO[1:]) + FIRST_LAYER, False),
+        (vocab_bytes([("hi", 0), ("</s>", 0)], *TWO[1:]) + FIRST_LAYER, False),
+        (vocab_bytes([("hi", 0), ("</s>", 2)], *TWO[1:]) + FIRST_LAYER, False),
+        (vocab_bytes(TWO[0], [(0, "hi"), (1, "hi")], TWO[2]) + FIRST_LAYER, False),
+        (vocab_bytes(TWO[0], [(0, "hi"), (0, "</s>")], TWO[2]) + FIRST_LAYER, False),
+        (vocab_bytes(TWO[0], [(0, "hi"), (2, "</s>")], TWO[2]) + FIRST_LAYER, False),
+        (vocab_bytes(TWO[0], [(0, "hi")], TWO[2]) + FIRST_LAYER, False),
+        (vocab_bytes(*TWO[:2], ["hi", "hi"]) + FIRST_LAYER, False),
+        (vocab_bytes(*TWO[:2], ["hi"]) + FIRST_LAYER, False),
+    ],
+)
+def test_a_bin_is_a_vocab_of_distinct_words_and_ids_then_layers(
+    data: bytes, expected: bool
+) -> None:
+    assert looks_like(data) == expected
+    assert looks_like(memoryview(data)) == looks_like(bytearray(data)) == expected
+
+
+def test_a_head_cut_inside_a_character_is_consistent_but_not_a_byte_no_text_has() -> None:
+    data = vocab_bytes([("a😀b", 0), ("</s>", 1)], *TWO[1:]) + FIRST_LAYER
+    for cut in range(3, 10):  # inside the word, at every byte of the emoji
+        assert looks_like(data[:cut], len(data))
+    bad = varint_bytes(2) + varint_bytes(5) + b"ab\xffcd" + data[9:]
+    assert not looks_like(bad[:5], len(bad))  # 0xff starts no UTF-8 character
+
+
+def test_a_head_claiming_more_words_than_the_structure_budget_is_no_bin() -> None:
+    """An entry counts its bytes and ENTRY_CHARGE against max_header_bytes, from the head."""
+    most = (DEFAULT_LIMITS.max_header_bytes - 5) // (2 + ENTRY_CHARGE)  # 5: the count's varint
+    assert looks_like(varint_bytes(most), 2**40)
+    assert not looks_like(varint_bytes(most + 1), 2**40)

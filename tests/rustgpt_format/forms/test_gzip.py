@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import itertools
+import mmap
 import struct
 import tracemalloc
 import zlib
@@ -12,7 +14,8 @@ import numpy as np
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format.compression import compress, inflate
+from rustgpt_format import buffers, compression
+from rustgpt_format.compression import compress, inflate, inflate_to_buffer
 from rustgpt_format.examples import tiny_checkpoint
 from rustgpt_format.limits import Limits
 
@@ -51,6 +54,37 @@ def test_a_stream_inflating_to_several_chunks_per_read_comes_back_whole() -> Non
     packed = compress(data)
     assert 2**20 < len(packed) < len(data) // 2
     assert inflate(packed) == data
+
+
+def test_from_mapped_from_inflated_bytes_the_buffer_is_a_map_of_a_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(buffers, "MAPPED_FROM", 1000)
+    for size, kind in ((998, bytes), (999, mmap.mmap), (5000, mmap.mmap)):  # and b"}"
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        inflated = inflate_to_buffer(compress(data) + compress(b"}"))
+        assert (type(inflated), inflated[:]) == (kind, data + b"}")
+
+
+def test_the_pages_passed_are_given_back_a_mib_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``release`` is asked for (it acts on mapped input, a no-op on bytes)."""
+    data = np.random.default_rng(1).integers(0, 4, 12 * 2**20, dtype=np.uint8).tobytes()
+    packed = compress(data)
+    asked: list[tuple[int, int]] = []
+
+    def release(buffer: object, start: int, end: int) -> None:
+        assert buffer is packed
+        asked.append((start, end))
+
+    monkeypatch.setattr(compression, "release", release)
+    assert inflate(packed) == data
+    # the counting pass, then the keeping one: each from the start, contiguous, a MiB
+    # or more at a time, up to the last MiB
+    half = len(asked) // 2
+    assert half and asked[:half] == asked[half:]
+    assert asked[0][0] == 0 and asked[half - 1][1] > len(packed) - 2**20
+    assert all(end - start >= 2**20 for start, end in asked)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(asked[:half]))
 
 
 def test_only_gzip_is_inflated() -> None:
