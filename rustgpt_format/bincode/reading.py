@@ -6,10 +6,21 @@ length is checked against :class:`Limits` and against the bytes left before anyt
 is allocated, in one pass, and any flaw is a :class:`CheckpointError` naming its place
 in the version-0 document (``network[3].FeedForward.w1.dim``). :func:`looks_like`
 tells a ``.bin`` by its content.
+
+Memory (issue 15: a load holds at most the arrays it returns plus 256 MiB, a refused
+one 256 MiB): a large file comes as a read-only map (:meth:`Source.buffer
+<rustgpt_format.forms.base.Source.buffer>`), read front to back with the pages behind
+the cursor given back (:mod:`rustgpt_format.buffers`), and each array is copied out of
+it once checked. A file of more than 128 MiB is read twice: first with every array
+checked where it lies and replaced by a stand-in of its size (no memory), the document
+so built handed to ``check`` (the validator), and only then again, copying the arrays;
+so a refusal, by this reader or the validator, holds none of them.
 """
 
 from __future__ import annotations
 
+import mmap
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,18 +46,34 @@ from rustgpt_format.bincode.layout import (
     WIDTH,
     map_key,
 )
+from rustgpt_format.boundary import all_finite
+from rustgpt_format.buffers import Buffer, Releaser, release
+from rustgpt_format.codec import _stand_in
 from rustgpt_format.errors import CheckpointError, FieldError
 from rustgpt_format.float32 import check_finite
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 
+_CHECKED_FIRST = 128 * 2**20
+"""Bytes of ``.bin`` past which every array is checked, and the document with stand-ins
+given to ``check``, before any array is copied: the JSON reader's bound
+(``codec._CHECKED_FIRST``), counted here on the file, whose bytes are nearly all arrays."""
+
 
 def decode(
-    data: bytes | bytearray | memoryview, *, limits: Limits = DEFAULT_LIMITS
+    data: Buffer | bytearray | memoryview,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    check: Callable[[Any], object] | None = None,
 ) -> dict[str, Any]:
     """RustGPT's ``.bin`` bytes as the version-0 document its serde JSON decodes to.
 
     Arrays are ``{"v": 1, "dim": [rows, cols], "data": <1-D float32 ndarray>}``, caches
     ``None`` or such an array, the decode map's keys decimal strings (as in JSON).
+    ``data`` may be a read-only ``mmap`` of the file: it is not copied, and its pages are
+    given back as the reading passes them. Past 128 MiB the arrays are all checked first
+    and ``check`` (if given) is called with the document whose arrays are stand-ins of
+    their sizes (one value repeated, no memory) before any is copied: a validator raising
+    there refuses the file without spending the memory of its arrays.
 
     >>> from rustgpt_format.bincode import encode
     >>> from rustgpt_format.bincode.layout import EXAMPLE
@@ -59,26 +86,25 @@ def decode(
     ...     print(error.message)
     expected the end of the file after the last layer, found 1 more byte
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)  # the caller's may change under the reader; small, in memory
+    if not isinstance(data, (bytes, mmap.mmap)):
         raise CheckpointError(f"expected bincode as bytes, found {type(data).__name__}")
-    raw = bytes(data)
-    if len(raw) > limits.max_file_bytes:
+    if len(data) > limits.max_file_bytes:
         raise CheckpointError(
             f"expected at most {limits.max_file_bytes} bytes (Limits.max_file_bytes), "
-            f"found {len(raw)}{RAISE}"
+            f"found {len(data)}{RAISE}"
         )
-    if not raw:
+    if not data:
         raise CheckpointError("expected RustGPT's bincode (the vocab first), found an empty file")
-    reader = _Reader(raw, limits)
-    vocab = reader.vocab()
-    network = reader.network()
-    left = len(raw) - reader.pos
-    if left:
-        raise CheckpointError(
-            f"expected the end of the file after the last layer, found {left} more "
-            f"byte{'s' if left > 1 else ''}"
-        )
-    return {"vocab": vocab, "network": network}
+    if len(data) <= _CHECKED_FIRST:
+        return _Reader(data, limits).document()
+    stand_ins = _Reader(data, limits, keep=False).document()
+    if check is not None:
+        check(stand_ins)
+    del stand_ins
+    # every array is finite and the document valid: read again, now copying the arrays
+    return _Reader(data, limits, checked=True).document()
 
 
 def looks_like(head: bytes | bytearray | memoryview, size: int | None = None) -> bool:
@@ -159,16 +185,51 @@ def _vocab_and_first_layer(reader: _Reader) -> None:
 class _Reader:
     """A cursor over the file's bytes; each read checks what remains first."""
 
-    __slots__ = ("charged", "data", "elements", "end", "limits", "numbers", "pos")
+    __slots__ = (
+        "charged",
+        "checked",
+        "data",
+        "elements",
+        "end",
+        "keep",
+        "limits",
+        "numbers",
+        "passing",
+        "pos",
+    )
 
-    def __init__(self, data: bytes, limits: Limits, *, size: int | None = None) -> None:
+    def __init__(
+        self,
+        data: Buffer,
+        limits: Limits,
+        *,
+        size: int | None = None,
+        keep: bool = True,
+        checked: bool = False,
+    ) -> None:
         self.data = data
+        self.keep = keep  # copy the arrays out; else stand-ins of their sizes
+        self.checked = checked  # the arrays were found finite by a first pass
+        self.passing = Releaser(data)
         self.end = len(data) if size is None else size  # the file's; data may be its head
         self.limits = limits
         self.pos = 0
         self.elements = 0  # float32 numbers read so far, against Limits.max_elements
         self.numbers = 0  # bytes of them: the rest of the file is structure
         self.charged = 0  # what the structure counts beyond its bytes (LAYER_CHARGE)
+
+    def document(self) -> dict[str, Any]:
+        """The whole file as the version-0 document, the end of the file checked."""
+        vocab = self.vocab()
+        network = self.network()
+        release(self.data, 0, len(self.data))  # a second pass reads its pages again
+        left = len(self.data) - self.pos
+        if left:
+            raise CheckpointError(
+                f"expected the end of the file after the last layer, found {left} more "
+                f"byte{'s' if left > 1 else ''}"
+            )
+        return {"vocab": vocab, "network": network}
 
     def take(self, size: int, path: str, what: str) -> bytes:
         start = self.skip(size, path, what)
@@ -362,14 +423,28 @@ class _Reader:
         self.elements += size
         self.numbers += 4 * size
         values = np.frombuffer(self.data, dtype="<f4", count=size, offset=start)
-        if finite:
-            try:
-                check_finite(values)
-            except FieldError as error:
-                raise CheckpointError(
-                    error.message, path=f"{path}.data[{error.parts[0]}]"
-                ) from None
-        return {"v": version, "dim": [rows, cols], "data": values.astype(np.float32)}
+        kept = np.empty(size, np.float32) if self.keep else _stand_in(size)
+        # a chunk at a time, its pages given back once read: of a mapped file, the
+        # process holds a chunk, not the array's bytes beside its copy
+        chunk = values[:0]
+        for at in range(0, size, _CHUNK_FLOATS):
+            chunk = values[at : at + _CHUNK_FLOATS]
+            if finite and not self.checked and not all_finite(chunk):
+                try:
+                    check_finite(chunk)
+                except FieldError as error:
+                    raise CheckpointError(
+                        error.message, path=f"{path}.data[{at + int(error.parts[0])}]"
+                    ) from None
+            if self.keep:
+                kept[at : at + chunk.size] = chunk
+            self.passing.upto(start + 4 * (at + chunk.size))
+        del values, chunk  # a map cannot close while numpy holds a view of it
+        return {"v": version, "dim": [rows, cols], "data": kept}
+
+
+_CHUNK_FLOATS = 1 << 18
+"""Floats checked and copied at a time (1 MiB)."""
 
 
 def _partial_utf8(raw: bytes) -> None:

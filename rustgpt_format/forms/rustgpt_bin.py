@@ -9,12 +9,13 @@ magic number: the form is told by decoding the vocabulary (see
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rustgpt_format import bincode
 from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.forms.base import Decoded, Dialect, Form, ReadOptions, Source, WriteOptions
-from rustgpt_format.limits import DEFAULT_LIMITS, Limits
+from rustgpt_format.limits import Limits
+from rustgpt_format.migrations import migrated_checkpoint
 from rustgpt_format.models import Checkpoint
 
 
@@ -30,23 +31,34 @@ class RustgptBinForm(Form):
         if not bincode.looks_like(source.head, source.size):
             return False  # the first bytes already rule it out: nothing more is read
         # What looks_like reads (the vocab, the first layer's start) is structure, which
-        # stays within max_header_bytes: a prefix past that answers as the whole file
-        # would. Growing prefixes: JSON text is told apart in its first few bytes, so a
-        # large JSON file is neither read whole nor copied to be told.
-        length, enough = 1 << 16, 2 * DEFAULT_LIMITS.max_header_bytes
+        # decode refuses past the caller's max_header_bytes: a prefix past that answers
+        # as the whole file would. Growing prefixes: JSON text is told apart in its first
+        # few bytes, so a large JSON file is neither read whole nor copied to be told.
+        length, enough = 1 << 16, 2 * limits.max_header_bytes
         while True:
             prefix = source.prefix(min(length, enough), limits)
-            if not bincode.looks_like(prefix, source.size):
+            seen, told = len(prefix), bincode.looks_like(prefix, source.size)
+            del prefix  # not held beside the next one (issue 15's memory bound)
+            if not told:
                 return False
-            if len(prefix) < length or length >= enough:
+            if seen < length or length >= enough:
                 return True
             length *= 16
 
     def decode(self, source: Source, options: ReadOptions) -> Decoded:
-        return Decoded(bincode.decode(source.data(options.limits), limits=options.limits))
+        # a large file is mapped, not read (issue 15's memory bound), and a file past
+        # 128 MiB validated with stand-ins before its arrays are copied out of the map
+        data = source.buffer(options.limits)
+        return Decoded(bincode.decode(data, limits=options.limits, check=_refused_early))
 
     def encode(self, checkpoint: Checkpoint, options: WriteOptions) -> bytes:
         return bincode.encode(rustgpt_document(checkpoint))
+
+
+def _refused_early(document: Any) -> None:
+    """Raise what reading ``document`` would, migrated and validated (as the JSON form's
+    check does), before the arrays of a large file are copied."""
+    migrated_checkpoint(document, warn=False)
 
 
 RUSTGPT_BIN = RustgptBinForm()

@@ -13,13 +13,14 @@ The bound comes from a few sizes, each a constant or a Limits field:
   pages are given back;
 - ``codec._CHECKED_FIRST`` (128 MiB): arrays that would take more than this as float32
   are all checked (and the document validated with stand-ins) before any is kept, so a
-  refusal never holds more of them;
+  refusal never holds more of them; ``bincode.reading._CHECKED_FIRST`` (128 MiB) is the
+  same for RustGPT's ``.bin``, counted on the file;
 - ``Limits.max_header_bytes`` (16 MiB) and ``Limits.max_header_values`` (2^20): the text
   outside the arrays, a few copies of it, and the Python objects parsed from it.
 
 With the defaults these add up to under 256 MiB (``scripts/hardening_report.py`` loads
 1 GiB files to show it). The default suite shrinks every one of them by 16 or more
-(1 MiB, 1 MiB, 4 MiB, 1 MiB and 2^14) and loads files of 64 MiB: the same code paths,
+(1 MiB, 1 MiB, 4 MiB, 4 MiB, 1 MiB and 2^14) and loads files of 64 MiB: the same code paths,
 with a bound of 16 MiB (plus what a Python process allocates anyway) where reading
 the file whole, decoding before checking or parsing the skeleton unchecked costs
 the file's size or more.
@@ -39,8 +40,11 @@ import numpy as np
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format import codec
+from rustgpt_format import bincode, codec
+from rustgpt_format.bincode import reading as bincode_reading
+from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.examples import tiny_checkpoint
+from tests.rustgpt_format.bincode.handmade import varint_bytes
 
 MiB = 2**20
 
@@ -48,6 +52,7 @@ SCALED = {
     "rustgpt_format.buffers.MAPPED_FROM": MiB,
     "rustgpt_format.codec._SCANNED": MiB,
     "rustgpt_format.codec._CHECKED_FIRST": 4 * MiB,
+    "rustgpt_format.bincode.reading._CHECKED_FIRST": 4 * MiB,
 }
 """The constants of the bound, shrunk for files of tens of MiB (see the module's text)."""
 
@@ -173,6 +178,28 @@ def numbers_file(
     return path
 
 
+def bin_file(path: Path, count: int, *, last: float = 0.25, tail: bytes = b"") -> Path:
+    """The tiny checkpoint as RustGPT's ``.bin`` whose first array (token_embeddings)
+    holds ``count`` float32 (a multiple of 4: dim [count / 4, 4], against a vocab of 3
+    words), 0.25 repeated, then ``last``; ``tail`` after the last layer."""
+    document = rustgpt_document(tiny_checkpoint())
+    embeddings = document["network"][0]["Embeddings"]["token_embeddings"]
+    data = bincode.encode(document)
+    array = b"\x01\x03\x04\x0c" + embeddings["data"].astype("<f4").tobytes()
+    start = data.index(array)
+    block = np.full(1 << 20, 0.25, "<f4").tobytes()
+    with path.open("wb") as stream:
+        stream.write(data[:start] + b"\x01" + varint_bytes(count // 4) + b"\x04")
+        stream.write(varint_bytes(count))
+        left = count - 1
+        while left >= 1 << 20:
+            stream.write(block)
+            left -= 1 << 20
+        stream.write(block[: 4 * left] + np.array([last], "<f4").tobytes())
+        stream.write(data[start + len(array) :] + tail)
+    return path
+
+
 def gzipped(source: Path, target: Path) -> Path:
     with source.open("rb") as inp, gzip.open(target, "wb", compresslevel=1) as out:
         while block := inp.read(1 << 24):
@@ -218,6 +245,21 @@ def hostile_files(folder: Path, size: int) -> dict[str, tuple[Path, str]]:
             "refused: network[0].token_embeddings.data[",
         ),
     }
+    words = room // 4 // 4 * 4
+    files |= {
+        "a .bin whose array agrees with its dim, against the vocab": (
+            bin_file(folder / "vocab.bin", words),
+            "refused: network[0].Embeddings.token_optimizer.m: expected shape (",
+        ),
+        "a .bin whose last number is NaN": (
+            bin_file(folder / "nan.bin", words, last=float("nan")),
+            "refused: network[0].Embeddings.token_embeddings.data[",
+        ),
+        "a .bin with a byte after its last layer": (
+            bin_file(folder / "tail.bin", words, tail=b"\0"),
+            "refused: expected the end of the file after the last layer, found 1 more byte",
+        ),
+    }
     files["an array past max_elements, gzipped"] = (
         gzipped(files["an array past max_elements"][0], folder / "many.json.gz"),
         files["an array past max_elements"][1],
@@ -243,6 +285,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, s
         "an array whose dim disagrees with its numbers",
         "an array whose dim agrees, against config.vocab_size",
         "an array whose dim agrees, its last number 1e39",
+        "a .bin whose array agrees with its dim, against the vocab",
+        "a .bin whose last number is NaN",
+        "a .bin with a byte after its last layer",
     ],
 )
 def test_a_refused_load_stays_under_the_bound(
@@ -269,13 +314,17 @@ def test_the_objects_of_the_json_outside_the_arrays_are_counted_before_they_are_
     assert peak.used < 4 * 16 * MiB, f"{peak.used / MiB:.1f} MiB"
 
 
-def test_a_valid_large_load_holds_its_arrays_and_the_bound(tmp_path: Path) -> None:
-    """A valid checkpoint of 40 MiB of JSON (9.7 M float32, 37 MiB): mapped, checked
-    first (past the scaled 4 MiB), read. The peak is its arrays and the bound."""
+@pytest.mark.parametrize(("suffix", "d", "h"), [(".json", 128, 512), (".bin", 256, 1024)])
+def test_a_valid_large_load_holds_its_arrays_and_the_bound(
+    suffix: str, d: int, h: int, tmp_path: Path
+) -> None:
+    """A valid checkpoint of 40 MiB of JSON (9.7 M float32, 37 MiB), or of 47 MiB as
+    RustGPT's .bin (its file is its arrays: larger than the bound): mapped, checked first
+    (past the scaled 4 MiB), read. The peak is its arrays and the bound."""
     checkpoint = rf.examples.random_checkpoint(
-        vocab_size=2000, embedding_dim=128, hidden_dim=512, middle=rf.examples.BLOCK * 4
+        vocab_size=2000, embedding_dim=d, hidden_dim=h, middle=rf.examples.BLOCK * 4
     )
-    path = tmp_path / "valid.json"
+    path = tmp_path / f"valid{suffix}"
     rf.save(checkpoint, path)
     peak = resident_peak(path, limits=SCALED_LIMITS, scaled=SCALED)
     assert peak.outcome == "read"
@@ -303,6 +352,46 @@ def test_what_the_early_refusals_say_is_what_reading_whole_says(
             outcomes.setdefault(case, []).append(caught.value.problems)
     for case, (early, late) in outcomes.items():
         assert early == late, case
+
+
+@pytest.mark.filterwarnings("ignore::rustgpt_format.FormatWarning")
+def test_what_the_early_refusals_of_a_bin_say_is_what_reading_whole_says(
+    hostile: dict[str, tuple[Path, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large .bin's first pass (stand-ins, then the validator) refuses with the
+    problems that copying every array first gives."""
+    limits = rf.Limits(**{**SCALED_LIMITS, "max_elements": SIZE // 4})
+    outcomes: dict[str, list[Any]] = {}
+    for threshold in (4 * MiB, 2**62):
+        monkeypatch.setattr(bincode_reading, "_CHECKED_FIRST", threshold)
+        for case in (
+            "a .bin whose array agrees with its dim, against the vocab",
+            "a .bin whose last number is NaN",
+            "a .bin with a byte after its last layer",
+        ):
+            with pytest.raises(rf.CheckpointError) as caught:
+                rf.load(hostile[case][0], limits=limits)
+            outcomes.setdefault(case, []).append(caught.value.problems)
+    for case, (early, late) in outcomes.items():
+        assert early == late, case
+
+
+def test_a_large_bin_reads_as_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read twice (stand-ins first, then copies) it is, to the bit, what one pass reads;
+    the check is given the stand-ins, which take no memory."""
+    checkpoint = rf.examples.random_checkpoint(vocab_size=600, embedding_dim=128)
+    data = bincode.encode(rustgpt_document(checkpoint))
+    one_pass = bincode.decode(data, check=_no_check_expected)
+    seen: list[Any] = []
+    monkeypatch.setattr(bincode_reading, "_CHECKED_FIRST", 1000)
+    checked_first = bincode.decode(data, check=seen.append)
+    assert bincode.encode(checked_first) == bincode.encode(one_pass) == data
+    embeddings = seen[0]["network"][0]["Embeddings"]["token_embeddings"]["data"]
+    assert embeddings.size == 600 * 128 and embeddings.strides == (0,)
+
+
+def _no_check_expected(document: object) -> None:
+    raise AssertionError("a .bin under the threshold is read in one pass, unchecked")
 
 
 @pytest.mark.slow
