@@ -8,9 +8,9 @@ Scaling: each construction of tests/rustgpt_format/test_scaling.py at the size i
 long. Memory: the peak resident memory of ``load(path)`` in a fresh process (Linux:
 VmHWM after a warm-up load and a reset through /proc/self/clear_refs), above what the
 process held before, for each hostile file of tests/rustgpt_format/test_memory_bound.py
-at the default limits and ``--big-bytes``, and for valid checkpoints, against the bytes
-of the arrays a load returns (issue 15's target: at most those plus 256 MiB, or 256
-MiB when refused). ``scripts/hardening_report.py`` prints both sections after its own.
+at the default limits and ``--big-bytes``, and for valid checkpoints (as JSON and as
+RustGPT's ``.bin``), against the bytes of the arrays a load returns (issue 15's target:
+at most those plus 256 MiB, or 256 MiB when refused). ``scripts/hardening_report.py`` prints both sections after its own.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the constructions live in the tests package
 
 import rustgpt_format as rf  # noqa: E402
-from rustgpt_format import codec  # noqa: E402
+from rustgpt_format import bincode, codec  # noqa: E402
+from rustgpt_format.dialect import rustgpt_document  # noqa: E402
 from rustgpt_format.examples import BLOCK, random_checkpoint  # noqa: E402
 from tests.rustgpt_format.test_memory_bound import (  # noqa: E402
     empty_objects,
@@ -121,9 +122,14 @@ def memory(folder: Path, big: int, *, valid_sizes: tuple[tuple[int, ...], ...] =
             vocab_size=vocab, embedding_dim=d, hidden_dim=h, middle=BLOCK * blocks
         )
         path.write_bytes(codec.encode(checkpoint))
-        del checkpoint
         size = path.stat().st_size / 2**20
         rows.append((f"valid, d={d} h={h} {blocks} blocks V={vocab} ({size:,.0f} MiB)", path))
+        # the same as RustGPT's .bin: its file is its arrays (the optimizer's included)
+        path = path.with_suffix(".bin")
+        path.write_bytes(bincode.encode(rustgpt_document(checkpoint)))
+        del checkpoint
+        size = path.stat().st_size / 2**20
+        rows.append((f"valid .bin, d={d} h={h} {blocks} blocks V={vocab} ({size:,.0f} MiB)", path))
     print("### Memory: peak resident memory of `load(path)`, above the process before it\n")
     print("| input | peak | arrays returned | peak − arrays | time | outcome |")
     print("|---|---:|---:|---:|---:|---|")

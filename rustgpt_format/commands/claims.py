@@ -22,8 +22,8 @@ import re
 import zlib
 from typing import Any
 
-import orjson
-
+from rustgpt_format.buffers import Buffer
+from rustgpt_format.codec import parse
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.forms import FORMS, Source
 from rustgpt_format.forms.base import is_text
@@ -74,10 +74,12 @@ def claims_checkpoint(source: Source, limits: Limits = DEFAULT_LIMITS) -> bool:
             # a safetensors file cut short: its header length no longer fits the file
             cut = source.head[8:9] == b"{" and not is_text(source.head[:8])
             return cut and b"rustgpt-checkpoint" in _safetensors_header(source, limits)
+        # the buffer (a large file mapped, as the read before mapped it) or a prefix:
+        # never the whole file read again, nor its numbers built as Python floats
         if form.name == "json":
-            return _json_claims(source.data(limits))
+            return _json_claims(source.buffer(limits), limits)
         if form.name == "json.gz":
-            return text_claims(_inflated_prefix(source.data(limits)))
+            return text_claims(_inflated_prefix(source.prefix(1 << 20, limits)))
         if form.name == "safetensors":
             return b"rustgpt-checkpoint" in _safetensors_header(source, limits)
     except (CheckpointError, OSError):
@@ -85,10 +87,12 @@ def claims_checkpoint(source: Source, limits: Limits = DEFAULT_LIMITS) -> bool:
     return True  # a form told by its own content: RustGPT's bincode, forms registered later
 
 
-def _json_claims(data: bytes) -> bool:
+def _json_claims(data: Buffer, limits: Limits) -> bool:
+    """Parsed by the reader's parser, whose memory is bounded (issue 15): its arrays as
+    float32, not (as a general JSON parser would build them) Python floats."""
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        document = parse(data, limits=limits)
+    except CheckpointError:  # not JSON, or past a limit: what its first bytes say
         return text_claims(data[:_PREFIX])
     return document_claims(document)
 
@@ -108,4 +112,4 @@ def _safetensors_header(source: Source, limits: Limits) -> bytes:
     if stream is not None and stream.seekable():
         stream.seek(8)
         return stream.read(length)
-    return source.data(limits)[8 : 8 + length]
+    return source.prefix(8 + length, limits)[8:]

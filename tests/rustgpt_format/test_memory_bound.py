@@ -89,6 +89,12 @@ try:
     if step == "parse":  # the file's bytes are in memory: what the JSON reader adds
         codec.parse(compression.inflate(data) if compression.is_gzip(data) else data, limits=limits)
         outcome = "read"
+    elif step == "claims":  # what validate --skip-non-checkpoints asks of a broken file
+        from rustgpt_format.commands.claims import claims_checkpoint
+        from rustgpt_format.forms import Source
+        with open(path, "rb") as stream:
+            claims = claims_checkpoint(Source.of_file(stream, path), limits)
+        outcome = "claims" if claims else "does not claim"
     else:
         checkpoint = rf.load(path, limits=limits)
         arrays = sum(
@@ -125,7 +131,7 @@ def resident_peak(
     scaled: dict[str, int] | None = None,
 ) -> Peak:
     """Load ``path`` (``step`` "load"; or "parse": the JSON reader given the file's bytes
-    already read) in a fresh process with ``Limits(**limits)`` and the module constants
+    already read; or "claims": whether it claims to be a checkpoint) in a fresh process with ``Limits(**limits)`` and the module constants
     ``scaled`` set; its peak resident memory above the start."""
     done = subprocess.run(
         [
@@ -298,6 +304,21 @@ def test_a_refused_load_stays_under_the_bound(
     peak = resident_peak(path, limits=limits, scaled=SCALED)
     assert peak.outcome.startswith(refusal)
     assert peak.used < BOUND, f"{peak.used / MiB:.1f} MiB for a {path.stat().st_size / MiB:.0f} MiB file"
+
+
+@pytest.mark.parametrize(
+    "case", ["an array whose dim disagrees with its numbers", "an array past max_elements, gzipped"]
+)
+def test_asking_whether_a_broken_file_claims_to_be_a_checkpoint_stays_under_the_bound(
+    case: str, hostile: dict[str, tuple[Path, str]]
+) -> None:
+    """``validate --skip-non-checkpoints`` asks it of each file found broken: JSON is
+    parsed by the reader's parser from the map (not read again whole, its numbers not
+    built as Python floats), gzip inflated from a prefix."""
+    path, _ = hostile[case]
+    peak = resident_peak(path, step="claims", limits=SCALED_LIMITS, scaled=SCALED)
+    assert peak.outcome == "claims"
+    assert peak.used < BOUND, f"{peak.used / MiB:.1f} MiB"
 
 
 def test_the_objects_of_the_json_outside_the_arrays_are_counted_before_they_are_built(
