@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from rustgpt_format.codec import encode
 from rustgpt_format.commands.common import add_input_options, count, name_of, read_reporting
-from rustgpt_format.models import Checkpoint
 from rustgpt_format.reading import Loaded
+from rustgpt_format.report.digest import canonical_sha256  # hashed a chunk at a time
 
 NAME = "inspect"
 HELP = (
@@ -41,16 +39,6 @@ def execute(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     else:
         stdout.write(_text(info))
     return 0
-
-
-def canonical_sha256(checkpoint: Checkpoint) -> str:
-    """SHA-256 of the checkpoint's canonical (compact, format 1.0) JSON bytes.
-
-    >>> from rustgpt_format.examples import tiny_checkpoint
-    >>> len(canonical_sha256(tiny_checkpoint()))
-    64
-    """
-    return hashlib.sha256(encode(checkpoint)).hexdigest()
 
 
 def summary(loaded: Loaded, name: str) -> dict[str, Any]:

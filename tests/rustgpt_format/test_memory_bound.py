@@ -96,7 +96,13 @@ try:
             claims = claims_checkpoint(Source.of_file(stream, path), limits)
         outcome = "claims" if claims else "does not claim"
     else:
-        checkpoint = rf.load(path, limits=limits)
+        if step == "inspect":  # what rustgpt-format inspect computes, the digest included
+            from rustgpt_format.commands.inspect import summary
+            loaded = rf.reading.read(path, limits=limits)
+            summary(loaded, path)
+            checkpoint = loaded.checkpoint
+        else:
+            checkpoint = rf.load(path, limits=limits)
         arrays = sum(
             a.nbytes for layer in checkpoint.network for a in layer.parameters().values()
         ) + sum(
@@ -131,7 +137,8 @@ def resident_peak(
     scaled: dict[str, int] | None = None,
 ) -> Peak:
     """Load ``path`` (``step`` "load"; or "parse": the JSON reader given the file's bytes
-    already read; or "claims": whether it claims to be a checkpoint) in a fresh process with ``Limits(**limits)`` and the module constants
+    already read; "claims": whether it claims to be a checkpoint; "inspect": what
+    ``inspect`` shows) in a fresh process with ``Limits(**limits)`` and the module constants
     ``scaled`` set; its peak resident memory above the start."""
     done = subprocess.run(
         [
@@ -335,19 +342,23 @@ def test_the_objects_of_the_json_outside_the_arrays_are_counted_before_they_are_
     assert peak.used < 4 * 16 * MiB, f"{peak.used / MiB:.1f} MiB"
 
 
-@pytest.mark.parametrize(("suffix", "d", "h"), [(".json", 128, 512), (".bin", 256, 1024)])
+@pytest.mark.parametrize(
+    ("suffix", "d", "h", "step"),
+    [(".json", 128, 512, "load"), (".bin", 256, 1024, "load"), (".json", 128, 512, "inspect")],
+)
 def test_a_valid_large_load_holds_its_arrays_and_the_bound(
-    suffix: str, d: int, h: int, tmp_path: Path
+    suffix: str, d: int, h: int, step: str, tmp_path: Path
 ) -> None:
     """A valid checkpoint of 40 MiB of JSON (9.7 M float32, 37 MiB), or of 47 MiB as
     RustGPT's .bin (its file is its arrays: larger than the bound): mapped, checked first
-    (past the scaled 4 MiB), read. The peak is its arrays and the bound."""
+    (past the scaled 4 MiB), read. The peak is its arrays and the bound; ``inspect``
+    too, its digest of the canonical JSON hashed a chunk at a time."""
     checkpoint = rf.examples.random_checkpoint(
         vocab_size=2000, embedding_dim=d, hidden_dim=h, middle=rf.examples.BLOCK * 4
     )
     path = tmp_path / f"valid{suffix}"
     rf.save(checkpoint, path)
-    peak = resident_peak(path, limits=SCALED_LIMITS, scaled=SCALED)
+    peak = resident_peak(path, step=step, limits=SCALED_LIMITS, scaled=SCALED)
     assert peak.outcome == "read"
     assert peak.arrays > 8 * MiB
     assert peak.used < peak.arrays + BOUND, (
