@@ -13,6 +13,7 @@ import numpy as np
 from rustgpt_format.boundary import validated
 from rustgpt_format.errors import CheckpointError, FormatWarning, Problem, format_path, join_path
 from rustgpt_format.forms import FORMS, ReadOptions, Source
+from rustgpt_format.forms.base import RefusedEarlyError
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.migrations import document_version, migrated_checkpoint
 from rustgpt_format.models import LAYER_KINDS, Checkpoint
@@ -136,6 +137,10 @@ def check_source(source: Source, *, limits: Limits = DEFAULT_LIMITS) -> tuple[li
         return [Problem(p.path, p.message, "file") for p in error.problems], ""
     try:
         decoded = form.decode(source, ReadOptions(limits=limits))
+    except RefusedEarlyError as early:
+        # the validator refused a large document before its arrays were decoded: it is
+        # checked below as one decoded whole is (schema first), with the same outcome
+        decoded = early.decoded
     except CheckpointError as error:
         rule = "json" if form.name.startswith("json") else form.name
         return [Problem(p.path, p.message, rule) for p in error.problems], form.name

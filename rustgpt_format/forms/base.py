@@ -12,6 +12,7 @@ from rustgpt_format import buffers
 from rustgpt_format.buffers import Buffer, mapped, release
 from rustgpt_format.errors import CheckpointError
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
+from rustgpt_format.migrations import migrated_checkpoint
 from rustgpt_format.models import Checkpoint
 
 Dialect = Literal["rustgpt-checkpoint", "rustgpt"]
@@ -52,6 +53,34 @@ class Decoded:
     """Whether the published JSON Schema describes ``document`` as decoded."""
     layers: tuple[int, ...] | None = None
     """The only layers whose arrays ``document`` holds (a partial read), or None for all."""
+
+
+class RefusedEarlyError(CheckpointError):
+    """The validator's refusal of a document, made while a form decoded it: a large
+    document checked with its arrays as stand-ins of their sizes, before they take
+    memory. Its problems are the reader's, not the form's; ``decoded`` is that
+    document, for a caller that reports every problem
+    (:func:`rustgpt_format.validation.check_source`) to check as it checks any other."""
+
+    def __init__(self, error: CheckpointError, decoded: Decoded) -> None:
+        super().__init__(error.message, problems=error.problems)
+        self.decoded = decoded
+
+
+def check_early(document: Any, *, schema_applies: bool) -> None:
+    """Raise what reading ``document`` would, migrated and validated, as
+    :class:`RefusedEarlyError`: a form's check before a large document's arrays are decoded.
+
+    >>> try:
+    ...     check_early({"format": "rustgpt-checkpoint"}, schema_applies=True)
+    ... except RefusedEarlyError as error:
+    ...     error.decoded.document["format"], error.path
+    ('rustgpt-checkpoint', 'format_version')
+    """
+    try:
+        migrated_checkpoint(document, warn=False)
+    except CheckpointError as error:
+        raise RefusedEarlyError(error, Decoded(document, schema_applies=schema_applies)) from None
 
 
 class Source:

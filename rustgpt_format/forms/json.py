@@ -17,10 +17,10 @@ from rustgpt_format.forms.base import (
     ReadOptions,
     Source,
     WriteOptions,
+    check_early,
     is_text,
 )
 from rustgpt_format.limits import Limits
-from rustgpt_format.migrations import migrated_checkpoint
 from rustgpt_format.models import Checkpoint
 
 _INDENTED = re.compile(rb"\s*\{[ \t]*[\r\n]")
@@ -47,7 +47,7 @@ def decode_json_text(data: Buffer, options: ReadOptions) -> Decoded:
 def _refused_early(document: object) -> None:
     """Raise what reading ``document`` would, migrated and validated; called with its
     arrays as stand-ins of their sizes before a large document's arrays are decoded."""
-    migrated_checkpoint(document, warn=False)
+    check_early(document, schema_applies=True)
 
 
 class JsonForm(Form):

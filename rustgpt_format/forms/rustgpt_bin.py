@@ -13,9 +13,16 @@ from typing import Any, ClassVar
 
 from rustgpt_format import bincode
 from rustgpt_format.dialect import rustgpt_document
-from rustgpt_format.forms.base import Decoded, Dialect, Form, ReadOptions, Source, WriteOptions
+from rustgpt_format.forms.base import (
+    Decoded,
+    Dialect,
+    Form,
+    ReadOptions,
+    Source,
+    WriteOptions,
+    check_early,
+)
 from rustgpt_format.limits import Limits
-from rustgpt_format.migrations import migrated_checkpoint
 from rustgpt_format.models import Checkpoint
 
 
@@ -58,7 +65,7 @@ class RustgptBinForm(Form):
 def _refused_early(document: Any) -> None:
     """Raise what reading ``document`` would, migrated and validated (as the JSON form's
     check does), before the arrays of a large file are copied."""
-    migrated_checkpoint(document, warn=False)
+    check_early(document, schema_applies=False)
 
 
 RUSTGPT_BIN = RustgptBinForm()

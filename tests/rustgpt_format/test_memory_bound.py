@@ -408,6 +408,29 @@ def test_what_the_early_refusals_of_a_bin_say_is_what_reading_whole_says(
         assert early == late, case
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        "an array whose dim agrees, against config.vocab_size",
+        "a .bin whose array agrees with its dim, against the vocab",
+    ],
+)
+def test_validate_reports_an_early_refusal_as_reading_whole_does(
+    case: str, hostile: dict[str, tuple[Path, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The validator's refusal made with stand-ins, before the arrays are decoded, is the
+    reader's (schema first, then ``reader, ...``), not the form's (``json``)."""
+    limits = rf.Limits(**{**SCALED_LIMITS, "max_elements": SIZE // 4})
+    found = []
+    for threshold in (4 * MiB, 2**62):
+        monkeypatch.setattr(codec, "_CHECKED_FIRST", threshold)
+        monkeypatch.setattr(bincode_reading, "_CHECKED_FIRST", threshold)
+        found.append(rf.validate(hostile[case][0], limits=limits))
+    early, whole = found
+    assert early == whole
+    assert early[0].rule.startswith("reader")
+
+
 def test_a_large_bin_reads_as_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read twice (stand-ins first, then copies) it is, to the bit, what one pass reads;
     the check is given the stand-ins, which take no memory."""
