@@ -10,7 +10,8 @@ VmHWM after a warm-up load and a reset through /proc/self/clear_refs), above wha
 process held before, for each hostile file of tests/rustgpt_format/test_memory_bound.py
 at the default limits and ``--big-bytes``, and for valid checkpoints (as JSON and as
 RustGPT's ``.bin``), against the bytes of the arrays a load returns (issue 15's target:
-at most those plus 256 MiB, or 256 MiB when refused). ``scripts/hardening_report.py`` prints both sections after its own.
+at most those plus 256 MiB, or 256 MiB when refused). ``scripts/hardening_report.py``
+prints both sections after its own.
 """
 
 from __future__ import annotations
