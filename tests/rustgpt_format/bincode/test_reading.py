@@ -27,6 +27,7 @@ from tests.rustgpt_format.bincode.handmade import (
     VOCAB,
     adam_bytes,
     array_bytes,
+    f32_bytes,
     kept_by_the_dialect,
     same,
     small_document,
@@ -121,6 +122,9 @@ def _patched(at: int, old: bytes, new: bytes) -> bytes:
     assert SMALL[at : at + len(old)] == old
     return SMALL[:at] + new + SMALL[at + len(old) :]
 
+
+_CACHES = len(VOCAB) + 1 + 1 + 4 + 2 * len(array_bytes(1, 2))
+"""Where SMALL's LayerNorm has its three Option tags (no caches)."""
 
 HOSTILE: list[tuple[str, bytes, str, str]] = [
     ("empty", b"", "", "expected RustGPT's bincode (the vocab first), found an empty file"),
@@ -254,6 +258,24 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
         "network",
         f"expected at most {len(LAYER_NORM) // 31} layers (each takes at least 31 bytes and "
         f"{len(LAYER_NORM)} remain), found a length of {2**24} (truncated or damaged file)",
+    ),
+    (
+        "truncated at a cache's Option tag",  # gamma and beta of 8: the layer may end there
+        VOCAB + varint_bytes(1) + varint_bytes(3) + f32_bytes(1e-5) + 2 * array_bytes(1, 8),
+        "network[0].LayerNorm.cached_input",
+        "expected an Option tag (1 byte), found no bytes before the end of the file (truncated)",
+    ),
+    (
+        "a cached array of another ndarray version",  # caches are read, not checked finite
+        _patched(_CACHES, b"\x00\x00", b"\x01\x02"),
+        "network[0].LayerNorm.cached_input.v",
+        "expected ndarray's array version 1, found 2",
+    ),
+    (
+        "truncated in an Adam state's beta1",
+        SMALL[: _CACHES + 3 + 2],
+        "network[0].LayerNorm.optimizer_gamma.beta1",
+        "expected a float32 (4 bytes), found 2 bytes before the end of the file (truncated)",
     ),
 ]
 
