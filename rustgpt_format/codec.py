@@ -35,10 +35,10 @@ from typing import Any, BinaryIO, NoReturn
 import numpy as np
 import orjson
 
-from rustgpt_format.boundary import validated
+from rustgpt_format.boundary import checked, validated
 from rustgpt_format.buffers import Buffer, Releaser, count, release
 from rustgpt_format.errors import CheckpointError, FieldError, PathPart, format_path, join_path
-from rustgpt_format.float32 import floats_from_numbers
+from rustgpt_format.float32 import NON_FINITE, floats_from_numbers
 from rustgpt_format.json_scan import (
     duplicate_key,
     nesting_depth,
@@ -841,9 +841,17 @@ def wire_document(checkpoint: Checkpoint, *, arrays: bool = True) -> dict[str, A
 
     With ``arrays=False`` each array object is ``None``, for forms that store the
     arrays elsewhere (the binary form) and need only the rest of the document.
+    With the arrays, a checkpoint holding a value that is not finite is refused with
+    :func:`~rustgpt_format.boundary.checked`'s error: the scan of each array for the
+    float32 pair that needs longer text finds those values too, so a writer whose form
+    goes through here is spared a pass of its own over them (``checks_values``).
     """
-    context = {"wire": True, "arrays": arrays}
+    non_finite: list[np.ndarray] = []
+    context = {"wire": True, "arrays": arrays, NON_FINITE: non_finite}
     document: dict[str, Any] = checkpoint.model_dump(context=context)
+    if non_finite:
+        checked(checkpoint)
+        raise AssertionError("an array holding a value that is not finite passed the check")
     for key, field in type(checkpoint).model_fields.items():
         if not field.is_required() and field.default is None and document[key] is None:
             del document[key]  # optional keys are left out when absent

@@ -31,7 +31,8 @@ def dumps(
     chosen = FORMS.named(form)
     options = WriteOptions(indent=indent, dialect=dialect or chosen.dialects[0])
     chosen.check_options(options)
-    checked(checkpoint)
+    # A form that checks each array's values as it encodes them is spared a pass here.
+    checked(checkpoint, values=not getattr(chosen, "checks_values", False))
     return chosen.encode(checkpoint, options)
 
 
@@ -58,9 +59,10 @@ def save(
     chosen = FORMS.named(form) if form is not None else FORMS.for_path(path)
     options = WriteOptions(indent=indent, dialect=dialect or chosen.dialects[0])
     chosen.check_options(options)
-    # A form that checks each array's values as it writes them (safetensors) is spared
-    # a pass over every array here; it refuses a bad one before the file is renamed.
-    checked(checkpoint, values=not (chosen.streams and getattr(chosen, "checks_values", False)))
+    # A form that checks each array's values as it encodes or writes them (safetensors,
+    # JSON) is spared a pass over every array here; it refuses a bad one with the full
+    # check's error before anything is renamed over ``path``.
+    checked(checkpoint, values=not getattr(chosen, "checks_values", False))
     if chosen.streams:
         write_atomically(Path(path), lambda temporary: chosen.write(checkpoint, temporary, options))
     else:

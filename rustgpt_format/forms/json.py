@@ -58,6 +58,9 @@ class JsonForm(Form):
     dialects: ClassVar[tuple[Dialect, ...]] = ("rustgpt-checkpoint", "rustgpt")
     indents: ClassVar[bool] = True
     description: ClassVar[str] = "JSON text"
+    checks_values: ClassVar[bool] = True
+    """Encoding refuses an array that is not finite with the full check's error
+    (``codec.wire_document``, both dialects; see ``writing.save``)."""
 
     def recognizes(self, source: Source, limits: Limits) -> bool:
         # JSON by its first character, whatever follows (the parser names what is

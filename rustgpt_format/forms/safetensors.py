@@ -87,6 +87,8 @@ def _encode_binary(checkpoint: Checkpoint) -> bytes:
     ['network.0.positional_embeddings', 'network.0.positional_optimizer.m']
     """
     head, arrays = _container(checkpoint)
+    for array in arrays:
+        _refuse_non_finite(checkpoint, array)
     return b"".join([head, *(array.tobytes() for array in arrays)])
 
 
@@ -104,10 +106,15 @@ def _write_binary(checkpoint: Checkpoint, path: Path) -> None:
     with open(path, "wb") as stream:
         stream.write(head)
         for array in arrays:
-            if not all_finite(array):
-                checked(checkpoint)
-                raise AssertionError("a non-finite array passed the check")
+            _refuse_non_finite(checkpoint, array)
             stream.write(array.data)
+
+
+def _refuse_non_finite(checkpoint: Checkpoint, array: np.ndarray) -> None:
+    """Raise the full check's error when ``array`` holds a value that is not finite."""
+    if not all_finite(array):
+        checked(checkpoint)
+        raise AssertionError("a non-finite array passed the check")
 
 
 def _container(checkpoint: Checkpoint) -> tuple[bytes, list[np.ndarray]]:
@@ -175,7 +182,8 @@ class SafetensorsForm(Form):
     suffixes: ClassVar[tuple[str, ...]] = (".safetensors",)
     streams: ClassVar[bool] = True
     checks_values: ClassVar[bool] = True
-    """:meth:`write` checks each array finite as it writes it (see ``writing.save``)."""
+    """:meth:`encode` and :meth:`write` check each array finite as they write it, with
+    the full check's error (see ``writing.save``)."""
     description: ClassVar[str] = "safetensors (binary)"
 
     def recognizes(self, source: Source, limits: Limits) -> bool:

@@ -177,18 +177,31 @@ def test_all_finite_of_special_values() -> None:
     assert not all_finite(np.array([3e38, 3e38, np.nan], np.float32))
 
 
+@pytest.mark.parametrize(
+    ("suffix", "dialect"),
+    [(".safetensors", None), (".json", None), (".json", "rustgpt")],
+    ids=["safetensors", "json", "rustgpt json"],
+)
 @pytest.mark.parametrize(("name", "breakage"), BREAKAGES, ids=[name for name, _ in BREAKAGES])
 def test_a_binary_save_refuses_alike_when_its_writer_checks_the_values(
-    tmp_path: Path, name: str, breakage: Callable[[rf.Checkpoint], None]
+    tmp_path: Path,
+    name: str,
+    breakage: Callable[[rf.Checkpoint], None],
+    suffix: str,
+    dialect: Any,
 ) -> None:
-    """The safetensors writer checks each array as it writes it, not before: same error,
-    and the file at the path is untouched, no temporary file left."""
-    target = tmp_path / "model.safetensors"
-    rf.save(tiny_checkpoint(), target)
+    """The safetensors writer checks each array as it writes it, and the JSON encoding as
+    it scans each array for the float32 pair that needs longer text, not before: same
+    error (from ``save`` and ``dumps``), and the file at the path is untouched, no
+    temporary file left."""
+    target = tmp_path / f"model{suffix}"
+    rf.save(tiny_checkpoint(), target, dialect=dialect)
     before = target.read_bytes()
     broken = tiny_checkpoint()
     breakage(broken)
     expected = outcome(old_checked, broken)
-    assert outcome(lambda c: rf.save(c, target), broken) == expected
+    assert outcome(lambda c: rf.save(c, target, dialect=dialect), broken) == expected
+    form = "safetensors" if suffix == ".safetensors" else "json"
+    assert outcome(lambda c: rf.dumps(c, form=form, dialect=dialect), broken) == expected
     assert target.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
