@@ -11,6 +11,7 @@ import pytest
 import rustgpt_format as rf
 from rustgpt_format.compression import compress
 from rustgpt_format.examples import tiny_checkpoint
+from rustgpt_format.limits import Limits
 from rustgpt_format.validation import check_bytes
 
 INVALID_JSON = "expected a JSON document, found invalid JSON: unexpected character"
@@ -53,3 +54,12 @@ def test_validate_asks_the_schema_about_json(wrap: Callable[[bytes], bytes]) -> 
     assert [(p.path, p.message, p.rule) for p in problems] == [
         ("config.max_seq_len", "expected an integer, found string '80'", "schema, type")
     ]
+
+
+@pytest.mark.parametrize("wrap", [bytes, compress], ids=["json", "json.gz"])
+def test_the_callers_limits_apply_to_json(wrap: Callable[[bytes], bytes]) -> None:
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(wrap(rf.dumps(tiny_checkpoint())), limits=Limits(max_elements=10))
+    assert caught.value.message.startswith(
+        "expected at most 10 numbers in all arrays (Limits.max_elements)"
+    )
