@@ -450,7 +450,14 @@ def _no_check_expected(document: object) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["an array past max_elements", "an array past max_elements, gzipped"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "an array past max_elements",
+        "an array past max_elements, gzipped",
+        "a .bin whose array agrees with its dim, against the vocab",
+    ],
+)
 def test_a_refused_gigabyte_stays_under_256_mib_with_the_defaults(
     case: str, tmp_path: Path
 ) -> None:
