@@ -166,3 +166,24 @@ def test_a_head_claiming_more_words_than_the_structure_budget_is_no_bin() -> Non
     most = (DEFAULT_LIMITS.max_header_bytes - 5) // (2 + ENTRY_CHARGE)  # 5: the count's varint
     assert looks_like(varint_bytes(most), 2**40)
     assert not looks_like(varint_bytes(most + 1), 2**40)
+
+
+def test_the_vocab_parts_after_the_first_count_against_the_budget_with_what_came_before() -> None:
+    """256 words of some 64 KiB each: the encode part alone is within max_header_bytes,
+    and its bytes with the decode part's 256 entries (each its bytes and ENTRY_CHARGE)
+    are past it by 512 bytes, or within it by 256 when the last word is 768 bytes
+    shorter."""
+    budget, count = DEFAULT_LIMITS.max_header_bytes, 256
+
+    def head(short: int) -> bytes:
+        words = [f"{index:03d}" + "x" * 65532 for index in range(count)]
+        entries = [string_bytes(word) + varint_bytes(i) for i, word in enumerate(words)]
+        text = varint_bytes(count) + b"".join(entries) + varint_bytes(count)
+        cut = len(text) - (budget - (2 + ENTRY_CHARGE) * count + 512) + short
+        words[-1] = words[-1][:-cut]
+        entries[-1] = string_bytes(words[-1]) + varint_bytes(count - 1)
+        return varint_bytes(count) + b"".join(entries) + varint_bytes(count)
+
+    assert len(head(0)) + (2 + ENTRY_CHARGE) * count == budget + 512
+    assert not looks_like(head(0), 2**40)
+    assert looks_like(head(768), 2**40)
