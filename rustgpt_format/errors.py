@@ -40,7 +40,12 @@ class Problem:
     parts: tuple[PathPart, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.path or '<root>'}: {self.message}"
+        """``path: message``; a problem of the whole document or file is its message alone.
+
+        >>> str(Problem("", "cannot write a.json: No space left on device"))
+        'cannot write a.json: No space left on device'
+        """
+        return f"{self.path}: {self.message}" if self.path else self.message
 
 
 class CheckpointError(ValueError):

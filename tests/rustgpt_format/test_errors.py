@@ -277,7 +277,7 @@ def test_bad_input_is_refused_naming_the_place(name: str, path: str, message: st
     with pytest.raises(rf.CheckpointError) as caught:
         rf.loads(INPUTS[name])
     assert (caught.value.path, caught.value.message) == (path, message)
-    assert str(caught.value) == f"{path or '<root>'}: {message}"
+    assert str(caught.value) == (f"{path}: {message}" if path else message)
 
 
 def test_every_problem_is_reported_not_only_the_first() -> None:
