@@ -36,25 +36,38 @@ def no_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(codec, "without_strings", refuse)
 
 
+AT_THE_BOUNDS = b'{"a": [1, 2, 3, 4, 5, 6], "b": {"c": {}}}'
+"""Depth 3, 14 values and keys by the text's count, 41 bytes."""
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "limits"),
     [
-        METADATA,
-        TINY,
-        b'{"a:b": ":", "c": [":", "x:y:z", {"d:": 1}], "e": ["w", "w"]}',
-        b'{"a": []}',
-        b"[1, 2]",
-        b'"a bare string"',
+        (METADATA, DEFAULT_LIMITS),
+        (TINY, DEFAULT_LIMITS),
+        (b'{"a:b": ":", "c": [":", "x:y:z", {"d:": 1}], "e": ["w", "w"]}', DEFAULT_LIMITS),
+        (b'{"a": []}', DEFAULT_LIMITS),
+        (b"[1, 2]", DEFAULT_LIMITS),
+        (b'"a bare string"', DEFAULT_LIMITS),
+        (AT_THE_BOUNDS, Limits(max_depth=3, max_header_values=14, max_string_chars=41)),
     ],
-    ids=["binary metadata", "tiny JSON", "colons in strings", "empty array", "array", "string"],
+    ids=[
+        "binary metadata",
+        "tiny JSON",
+        "colons in strings",
+        "empty array",
+        "array",
+        "string",
+        "at every bound",
+    ],
 )
 def test_a_small_document_is_read_by_the_quick_check_alone(
-    text: bytes, monkeypatch: pytest.MonkeyPatch
+    text: bytes, limits: Limits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    expected = full_path(text, DEFAULT_LIMITS, monkeypatch)
+    expected = full_path(text, limits, monkeypatch)
     assert not isinstance(expected, rf.CheckpointError)
     no_full_path(monkeypatch)
-    found = codec.parse(text)
+    found = codec.parse(text, limits=limits)
     if text == TINY:  # arrays decoded from the placeholders the quick check found
         assert rf.loads(text) == tiny_checkpoint()
         assert found["network"][0]["token_embeddings"]["data"].dtype == "float32"
@@ -76,7 +89,8 @@ def test_a_small_document_is_read_by_the_quick_check_alone(
         (b'{"a": {"b": {"c": {"d": 1}}}}', Limits(max_depth=3)),
         (b'{"a": [{"b": [1]}]}', Limits(max_depth=3)),
         (b"[[[[1]]]]", Limits(max_depth=3)),
-        (b'{"a": [1, 2, 3, 4, 5, 6]}', Limits(max_header_values=5)),
+        # one fewer than the text's commas, colons, "[", "{" and the document (9)
+        (b'{"a": [1, 2, 3, 4, 5, 6]}', Limits(max_header_values=8)),
         (b'{"abcdefghijk": 1}', Limits(max_string_chars=8)),
         (b'{"a": "abcdefghijk"}', Limits(max_string_chars=8)),
         (b'{"a": ["abcdefghijk"]}', Limits(max_string_chars=8)),
