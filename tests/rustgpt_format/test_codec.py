@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import jsonschema
 import numpy as np
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 import rustgpt_format as rf
+from rustgpt_format import codec
 from rustgpt_format.examples import tiny_checkpoint
+from rustgpt_format.limits import Limits
 from tests.strategies import checkpoints
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,3 +129,63 @@ def test_golden_bytes() -> None:
     """The bytes of a fixed checkpoint are pinned: any change to them is a format change."""
     assert rf.dumps(tiny_checkpoint(), indent=2) + b"\n" == GOLDEN.read_bytes()
     assert rf.load(GOLDEN) == tiny_checkpoint()
+
+
+def test_decode_reads_a_checkpoint_under_the_callers_limits() -> None:
+    text = codec.encode(tiny_checkpoint())
+    assert codec.decode(text) == tiny_checkpoint()
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.decode(text, limits=Limits(max_elements=10))
+    assert caught.value.message.startswith(
+        "expected at most 10 numbers in all arrays (Limits.max_elements)"
+    )
+
+
+def test_a_large_document_waits_in_the_spill_and_is_validated_with_stand_ins_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past _CHECKED_FIRST bytes of float32 (128 MiB; every document here) the arrays are
+    checked and written to a temporary file, the document is validated with stand-ins of
+    their sizes, and the arrays are read back: the same checkpoint, the same refusals."""
+    monkeypatch.setattr(codec, "_CHECKED_FIRST", 0)
+    text = codec.encode(tiny_checkpoint())
+    assert codec.decode(text) == tiny_checkpoint()
+    assert rf.loads(text) == tiny_checkpoint()
+    document = orjson.loads(text)
+    document["config"]["max_seq_len"] = 3
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.decode(orjson.dumps(document))
+    assert (caught.value.path, caught.value.message) == (
+        "network[0].positional_embeddings",
+        "expected shape (3, 4) (config.max_seq_len = 3; config.embedding_dim = 4), found (2, 4)",
+    )
+
+
+def test_text_outside_the_arrays_is_refused_where_the_bound_stops_the_search() -> None:
+    """No "data" key within reach of the bound: refused unread past it, as "more than"."""
+    text = b'{"metadata": {"x": "' + b"a" * 5000 + b'"}}'
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(text, limits=Limits(max_header_bytes=2000))
+    assert caught.value.message == (
+        "expected at most 2000 bytes of JSON outside the numeric data arrays "
+        "(Limits.max_header_bytes), found more than 2064; to read it anyway, pass "
+        "limits=Limits(...) with a higher bound"
+    )
+
+
+def _refused() -> BinaryIO:
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize(
+    "spill",
+    [_refused, lambda: open(os.devnull, "rb")],  # noqa: SIM115 - the reader closes it
+    ids=["no temporary file", "a temporary file that takes no bytes"],
+)
+def test_a_spill_the_file_system_refuses_loses_nothing(
+    spill: Callable[[], BinaryIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The arrays are then decoded again, kept this time."""
+    monkeypatch.setattr(codec, "_CHECKED_FIRST", 0)
+    monkeypatch.setattr(codec.tempfile, "TemporaryFile", spill)
+    assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()
