@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -187,5 +188,5 @@ def test_a_spill_the_file_system_refuses_loses_nothing(
 ) -> None:
     """The arrays are then decoded again, kept this time."""
     monkeypatch.setattr(codec, "_CHECKED_FIRST", 0)
-    monkeypatch.setattr(codec.tempfile, "TemporaryFile", spill)
+    monkeypatch.setattr(tempfile, "TemporaryFile", spill)  # the module codec uses
     assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()
