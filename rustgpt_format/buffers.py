@@ -29,6 +29,22 @@ MAPPED_FROM = 64 * 2**20
 """Regular files of this many bytes or more are mapped, not read: below it, one read is
 as fast and the file's own bytes stay well inside the memory bound (issue 15)."""
 
+CHECKED_FIRST = 128 * 2**20
+"""Bytes of float32 arrays past which a reader checks every array, and validates the
+document with :func:`stand_in` arrays, before it keeps any array in memory: a refused
+file then costs no array memory, where one pass would hold every array read before
+the problem (issue 15's bound); below it one pass is cheaper and within the bound."""
+
+
+def stand_in(count: int) -> np.ndarray:
+    """``count`` float32 zeros as one value repeated: an array's size without its memory.
+
+    >>> stand_in(3).shape, stand_in(3).nbytes, stand_in(3).base.nbytes
+    ((3,), 12, 4)
+    """
+    return np.broadcast_to(np.zeros(1, np.float32), (count,))
+
+
 _RELEASE = getattr(mmap, "MADV_DONTNEED", None)  # absent off Linux/BSD: pages stay
 _COUNTED = 1 << 20
 

@@ -36,7 +36,7 @@ import numpy as np
 import orjson
 
 from rustgpt_format.boundary import checked, validated
-from rustgpt_format.buffers import Buffer, Releaser, count, release
+from rustgpt_format.buffers import CHECKED_FIRST, Buffer, Releaser, count, release, stand_in
 from rustgpt_format.errors import CheckpointError, FieldError, PathPart, format_path, join_path
 from rustgpt_format.float32 import NON_FINITE, floats_from_numbers
 from rustgpt_format.json_scan import (
@@ -107,7 +107,7 @@ def parse(
     names = [f"{marker}{index}" for index in range(len(spans))]
     found = _checked_skeleton(raw, spans, names, marker, limits)
     counts = _counts(raw, spans, names)
-    if counts is not None and 4 * sum(counts.values()) > _CHECKED_FIRST:
+    if counts is not None and 4 * sum(counts.values()) > CHECKED_FIRST:
         # Large: every array checked (and counted) without being kept in memory, then
         # the document with stand-ins checked, so that a refusal costs no array memory.
         # The decoded floats wait in a temporary file, read back once all is well.
@@ -134,10 +134,6 @@ def parse(
     for holder in found.holders:
         holder["data"] = arrays[holder["data"]]
     return found.skeleton
-
-
-_CHECKED_FIRST = 128 * 2**20
-"""Bytes of float32 past which the arrays are checked before any is kept in memory."""
 
 
 class _Spill:
@@ -235,7 +231,7 @@ def _counts(raw: Buffer, spans: list[tuple[int, int]], names: list[str]) -> dict
     when the arrays cannot hold more than 128 MiB as float32 (a number takes a character
     and a comma at least)."""
     counts = {name: (end - start) // 2 + 1 for (start, end), name in zip(spans, names, strict=True)}
-    if 4 * sum(counts.values()) <= _CHECKED_FIRST:
+    if 4 * sum(counts.values()) <= CHECKED_FIRST:
         return None
     for (start, end), name in zip(spans, names, strict=True):
         if end - start > _CHUNK:
@@ -285,7 +281,7 @@ def _decode(
         if end - start > _CHUNK and (name in claimed or name in counts):
             count = counts.get(name) or _commas(raw, start, end) + 1
             if name in claimed and count != claimed[name] and count <= room:
-                arrays[name] = _stand_in(count)
+                arrays[name] = stand_in(count)
                 elements += count
                 continue
         at = spill.size if spill is not None else 0
@@ -318,13 +314,8 @@ def _decode(
                 spill.write(values)
             if spill is not None:
                 spill.done(name, at)
-            arrays[name] = _stand_in(values.size)
+            arrays[name] = stand_in(values.size)
     return arrays, failed
-
-
-def _stand_in(count: int) -> np.ndarray:
-    """``count`` zeros as one value repeated: the size of an array without its memory."""
-    return np.broadcast_to(np.zeros(1, np.float32), (count,))
 
 
 def _path(found: _Found, name: str) -> str:
@@ -633,7 +624,7 @@ def _numbers(
         filled += part.size
         release(raw, position, close if cut < 0 else cut)
         if cut < 0:
-            return kept if kept is not None else _stand_in(filled)
+            return kept if kept is not None else stand_in(filled)
         position = cut + 1
 
 

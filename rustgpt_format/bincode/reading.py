@@ -47,16 +47,10 @@ from rustgpt_format.bincode.layout import (
     map_key,
 )
 from rustgpt_format.boundary import all_finite
-from rustgpt_format.buffers import Buffer, Releaser, release
-from rustgpt_format.codec import _stand_in
+from rustgpt_format.buffers import CHECKED_FIRST, Buffer, Releaser, release, stand_in
 from rustgpt_format.errors import CheckpointError, FieldError
 from rustgpt_format.float32 import check_finite
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
-
-_CHECKED_FIRST = 128 * 2**20
-"""Bytes of ``.bin`` past which every array is checked, and the document with stand-ins
-given to ``check``, before any array is copied: the JSON reader's bound
-(``codec._CHECKED_FIRST``), counted here on the file, whose bytes are nearly all arrays."""
 
 
 def decode(
@@ -97,7 +91,7 @@ def decode(
         )
     if not data:
         raise CheckpointError("expected RustGPT's bincode (the vocab first), found an empty file")
-    if len(data) <= _CHECKED_FIRST:
+    if len(data) <= CHECKED_FIRST:
         return _Reader(data, limits).document()
     stand_ins = _Reader(data, limits, keep=False).document()
     if check is not None:
@@ -423,7 +417,7 @@ class _Reader:
         self.elements += size
         self.numbers += 4 * size
         values = np.frombuffer(self.data, dtype="<f4", count=size, offset=start)
-        kept = np.empty(size, np.float32) if self.keep else _stand_in(size)
+        kept = np.empty(size, np.float32) if self.keep else stand_in(size)
         # a chunk at a time, its pages given back once read: of a mapped file, the
         # process holds a chunk, not the array's bytes beside its copy
         chunk = values[:0]

@@ -145,10 +145,10 @@ def test_decode_reads_a_checkpoint_under_the_callers_limits() -> None:
 def test_a_large_document_waits_in_the_spill_and_is_validated_with_stand_ins_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Past _CHECKED_FIRST bytes of float32 (128 MiB; every document here) the arrays are
+    """Past CHECKED_FIRST bytes of float32 (128 MiB; every document here) the arrays are
     checked and written to a temporary file, the document is validated with stand-ins of
     their sizes, and the arrays are read back: the same checkpoint, the same refusals."""
-    monkeypatch.setattr(codec, "_CHECKED_FIRST", 0)
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
     text = codec.encode(tiny_checkpoint())
     assert codec.decode(text) == tiny_checkpoint()
     assert rf.loads(text) == tiny_checkpoint()
@@ -187,6 +187,6 @@ def test_a_spill_the_file_system_refuses_loses_nothing(
     spill: Callable[[], BinaryIO], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The arrays are then decoded again, kept this time."""
-    monkeypatch.setattr(codec, "_CHECKED_FIRST", 0)
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
     monkeypatch.setattr(tempfile, "TemporaryFile", spill)  # the module codec uses
     assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()

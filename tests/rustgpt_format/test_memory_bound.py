@@ -11,10 +11,10 @@ The bound comes from a few sizes, each a constant or a Limits field:
   and its pages given back as each pass goes;
 - ``codec._SCANNED`` (16 MiB): the text one regular-expression call scans before its
   pages are given back;
-- ``codec._CHECKED_FIRST`` (128 MiB): arrays that would take more than this as float32
+- ``buffers.CHECKED_FIRST`` (128 MiB): arrays that would take more than this as float32
   are all checked (and the document validated with stand-ins) before any is kept, so a
-  refusal never holds more of them; ``bincode.reading._CHECKED_FIRST`` (128 MiB) is the
-  same for RustGPT's ``.bin``, counted on the file;
+  refusal never holds more of them; the JSON reader (``codec``) counts it on the arrays,
+  RustGPT's ``.bin`` reader (``bincode.reading``) on the file;
 - ``Limits.max_header_bytes`` (16 MiB) and ``Limits.max_header_values`` (2^20): the text
   outside the arrays, a few copies of it, and the Python objects parsed from it.
 
@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format import bincode, codec
+from rustgpt_format import bincode, buffers, codec
 from rustgpt_format.bincode import reading as bincode_reading
 from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.examples import tiny_checkpoint
@@ -51,8 +51,8 @@ MiB = 2**20
 SCALED = {
     "rustgpt_format.buffers.MAPPED_FROM": MiB,
     "rustgpt_format.codec._SCANNED": MiB,
-    "rustgpt_format.codec._CHECKED_FIRST": 4 * MiB,
-    "rustgpt_format.bincode.reading._CHECKED_FIRST": 4 * MiB,
+    "rustgpt_format.codec.CHECKED_FIRST": 4 * MiB,
+    "rustgpt_format.bincode.reading.CHECKED_FIRST": 4 * MiB,
 }
 """The constants of the bound, shrunk for files of tens of MiB (see the module's text)."""
 
@@ -374,7 +374,7 @@ def test_what_the_early_refusals_say_is_what_reading_whole_says(
     limits = rf.Limits(**{**SCALED_LIMITS, "max_elements": SIZE // 4})
     outcomes: dict[str, list[Any]] = {}
     for threshold in (4 * MiB, 2**62):
-        monkeypatch.setattr(codec, "_CHECKED_FIRST", threshold)
+        monkeypatch.setattr(codec, "CHECKED_FIRST", threshold)
         for case in (
             "an array whose dim agrees, against config.vocab_size",
             "an array whose dim agrees, its last number 1e39",
@@ -395,7 +395,7 @@ def test_what_the_early_refusals_of_a_bin_say_is_what_reading_whole_says(
     limits = rf.Limits(**{**SCALED_LIMITS, "max_elements": SIZE // 4})
     outcomes: dict[str, list[Any]] = {}
     for threshold in (4 * MiB, 2**62):
-        monkeypatch.setattr(bincode_reading, "_CHECKED_FIRST", threshold)
+        monkeypatch.setattr(bincode_reading, "CHECKED_FIRST", threshold)
         for case in (
             "a .bin whose array agrees with its dim, against the vocab",
             "a .bin whose last number is NaN",
@@ -423,8 +423,8 @@ def test_validate_reports_an_early_refusal_as_reading_whole_does(
     limits = rf.Limits(**{**SCALED_LIMITS, "max_elements": SIZE // 4})
     found = []
     for threshold in (4 * MiB, 2**62):
-        monkeypatch.setattr(codec, "_CHECKED_FIRST", threshold)
-        monkeypatch.setattr(bincode_reading, "_CHECKED_FIRST", threshold)
+        monkeypatch.setattr(codec, "CHECKED_FIRST", threshold)
+        monkeypatch.setattr(bincode_reading, "CHECKED_FIRST", threshold)
         found.append(rf.validate(hostile[case][0], limits=limits))
     early, whole = found
     assert early == whole
@@ -438,7 +438,7 @@ def test_a_large_bin_reads_as_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> No
     data = bincode.encode(rustgpt_document(checkpoint))
     one_pass = bincode.decode(data, check=_no_check_expected)
     seen: list[Any] = []
-    monkeypatch.setattr(bincode_reading, "_CHECKED_FIRST", 1000)
+    monkeypatch.setattr(bincode_reading, "CHECKED_FIRST", 1000)
     checked_first = bincode.decode(data, check=seen.append)
     assert bincode.encode(checked_first) == bincode.encode(one_pass) == data
     embeddings = seen[0]["network"][0]["Embeddings"]["token_embeddings"]["data"]
@@ -469,7 +469,7 @@ def test_a_refused_gigabyte_stays_under_256_mib_with_the_defaults(
 
 
 def test_the_arrays_of_a_stand_in_take_no_memory() -> None:
-    stand_in = codec._stand_in(2**40)
+    stand_in = buffers.stand_in(2**40)
     assert stand_in.size == 2**40 and stand_in.strides == (0,) and not np.any(stand_in[-3:])
 
 
@@ -494,7 +494,7 @@ def test_a_large_document_reads_as_in_one_pass(
     text = signed_checkpoint_text()
     assert b'"data":[-0,0,-0.0,' in text
     one_pass = codec.decode(text)
-    monkeypatch.setattr(codec, "_CHECKED_FIRST", 1000)
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 1000)
     if spill == "no temporary file":
         monkeypatch.setattr(codec.tempfile, "TemporaryFile", _refused)
     if spill == "a full disk":
