@@ -190,3 +190,32 @@ def test_a_spill_the_file_system_refuses_loses_nothing(
     monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
     monkeypatch.setattr(tempfile, "TemporaryFile", spill)  # the module codec uses
     assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()
+
+
+@pytest.mark.parametrize(
+    ("metadata", "path"),
+    [
+        ({"note": "x" * 21}, None),  # at the bound: read
+        ({"k" * 21: "x"}, None),
+        ({"note": "x" * 22}, "metadata.note"),
+        ({"k" * 22: "x"}, "metadata.kkkkkkkkkkkkkkkkkkkk..."),
+    ],
+)
+def test_strings_and_keys_at_most_max_string_chars_and_placeholders_exempt(
+    metadata: dict[str, str], path: str | None
+) -> None:
+    """21: the longest key of the format (positional_embeddings). The arrays' stand-ins
+    in the skeleton are longer, and are not strings of the document."""
+    document = orjson.loads(codec.encode(tiny_checkpoint()))
+    document["metadata"] = metadata
+    text, limits = orjson.dumps(document), Limits(max_string_chars=21)
+    if path is None:
+        assert rf.loads(text, limits=limits).metadata == metadata
+        return
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(text, limits=limits)
+    assert (caught.value.path, caught.value.message) == (
+        path,
+        "expected a string of at most 21 characters (Limits.max_string_chars), found 22; "
+        "to read it anyway, pass limits=Limits(...) with a higher bound",
+    )
