@@ -427,3 +427,19 @@ def test_a_claim_is_refused_before_anything_is_allocated(name: str) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 64 * 1024
+
+
+def test_a_file_of_exactly_max_elements_numbers_is_read_one_fewer_refused() -> None:
+    def numbers(node: object) -> int:
+        if isinstance(node, dict):
+            return sum(numbers(value) for value in node.values())
+        if isinstance(node, list):
+            return sum(numbers(item) for item in node)
+        return node.size if isinstance(node, np.ndarray) else 0
+
+    total = numbers(decode(TINY))
+    assert total == 519  # the tiny model's parameters and Adam moments
+    assert numbers(decode(TINY, limits=Limits(max_elements=total))) == total
+    with pytest.raises(CheckpointError) as caught:
+        decode(TINY, limits=Limits(max_elements=total - 1))
+    assert caught.value.path == "network[5].OutputProjection.optimizer.v.data"
