@@ -101,7 +101,12 @@ def decode(
     return _Reader(data, limits, checked=True).document()
 
 
-def looks_like(head: bytes | bytearray | memoryview, size: int | None = None) -> bool:
+def looks_like(
+    head: bytes | bytearray | memoryview,
+    size: int | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> bool:
     """Whether a file of ``size`` bytes starting with ``head`` reads as RustGPT's bincode.
 
     A ``.bin`` starts with its vocab: a count N of at least 1, N encode entries (a
@@ -113,7 +118,8 @@ def looks_like(head: bytes | bytearray | memoryview, size: int | None = None) ->
     whole file, it is definitive (a file cut after its vocab is a ``.bin``, which
     :func:`decode` calls truncated); given the first 64 bytes, it says they are
     consistent with a ``.bin`` of that size so far, which JSON text can be too. Linear
-    in the vocab's size.
+    in the vocab's size. ``limits``: the caller's, which :func:`decode` will apply (a
+    vocab past the default ``max_header_bytes`` is a ``.bin`` when the caller raised it).
 
     >>> from rustgpt_format.bincode import encode
     >>> from rustgpt_format.bincode.layout import EXAMPLE
@@ -124,7 +130,7 @@ def looks_like(head: bytes | bytearray | memoryview, size: int | None = None) ->
     (False, False)
     """
     raw = head if isinstance(head, bytes) else bytes(head)  # no copy of a whole file
-    reader = _Reader(raw, DEFAULT_LIMITS, size=len(raw) if size is None else size)
+    reader = _Reader(raw, limits, size=len(raw) if size is None else size)
     try:
         _vocab_and_first_layer(reader)
     except _UnseenError:

@@ -35,7 +35,7 @@ class RustgptBinForm(Form):
     description: ClassVar[str] = "RustGPT's bincode (binary)"
 
     def recognizes(self, source: Source, limits: Limits) -> bool:
-        if not bincode.looks_like(source.head, source.size):
+        if not bincode.looks_like(source.head, source.size, limits=limits):
             return False  # the first bytes already rule it out: nothing more is read
         # What looks_like reads (the vocab, the first layer's start) is structure, which
         # decode refuses past the caller's max_header_bytes: a prefix past that answers
@@ -44,7 +44,7 @@ class RustgptBinForm(Form):
         length, enough = 1 << 16, 2 * limits.max_header_bytes
         while True:
             prefix = source.prefix(min(length, enough), limits)
-            seen, told = len(prefix), bincode.looks_like(prefix, source.size)
+            seen, told = len(prefix), bincode.looks_like(prefix, source.size, limits=limits)
             del prefix  # not held beside the next one (issue 15's memory bound)
             if not told:
                 return False

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import rustgpt_format as rf
-from rustgpt_format.bincode import decode
+from rustgpt_format.bincode import decode, encode
 from rustgpt_format.codec import parse
 from rustgpt_format.dialect import to_rustgpt
 from rustgpt_format.examples import tiny_checkpoint
@@ -17,7 +17,7 @@ from rustgpt_format.forms import FORMS, Source
 from rustgpt_format.forms.rustgpt_bin import RUSTGPT_BIN
 from rustgpt_format.limits import DEFAULT_LIMITS, Limits
 from rustgpt_format.reading import open_source, read
-from tests.rustgpt_format.bincode.handmade import SMALL, bin_with_words, same
+from tests.rustgpt_format.bincode.handmade import SMALL, bin_with_words, same, small_document
 from tests.rustgpt_format.test_dialect import expected_after_v0
 
 
@@ -77,6 +77,27 @@ def test_the_callers_limits_apply_to_a_bin() -> None:
     assert caught.value.path == "network[0].Embeddings.token_embeddings.data"
     assert caught.value.message.startswith(
         "expected at most 10 numbers in all arrays (Limits.max_elements)"
+    )
+
+
+def test_a_bin_past_the_default_structure_bound_is_told_under_the_callers_limits() -> None:
+    """51 MiB of vocabulary: past the default max_header_bytes, a .bin all the same when
+    the caller raises the bound. Told with the default limits, it was 'not a checkpoint:
+    binary data' whatever the caller passed."""
+    document = small_document()
+    words = ["a" * 60_000 + str(i) for i in range(300)] + ["</s>"]
+    document["vocab"] = {
+        "encode": {word: i for i, word in enumerate(words)},
+        "decode": {str(i): word for i, word in enumerate(words)},
+        "words": words,
+    }
+    data = encode(document)
+    with pytest.raises(rf.CheckpointError) as caught, warnings.catch_warnings():
+        warnings.simplefilter("ignore", rf.FormatWarning)
+        rf.loads(data, limits=Limits(max_header_bytes=2**28))
+    assert (caught.value.path, caught.value.message) == (
+        "network",
+        "expected at least Embeddings and OutputProjection, found 1 layers",
     )
 
 
