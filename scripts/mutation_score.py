@@ -125,6 +125,7 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/test_dialect.py",
         f"{FORMAT_TESTS}/test_extending.py",
         f"{FORMAT_TESTS}/test_hardening_hostile.py",
+        f"{FORMAT_TESTS}/test_memory_bound.py",  # the early check of a large document
     ],
     "rustgpt_format/forms/gzip.py": [
         f"{FORMAT_TESTS}/forms/test_gzip.py",
@@ -137,6 +138,7 @@ MODULES: dict[str, list[str]] = {
         f"{FORMAT_TESTS}/bincode/test_recognition.py",
         f"{FORMAT_TESTS}/bincode/test_rustgpt.py",
         f"{FORMAT_TESTS}/test_hardening_hostile.py",
+        f"{FORMAT_TESTS}/test_memory_bound.py",  # the early check of a large file
     ],
     "rustgpt_format/forms/safetensors.py": [
         f"{FORMAT_TESTS}/forms/test_safetensors.py",

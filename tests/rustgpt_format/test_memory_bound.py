@@ -44,6 +44,7 @@ from rustgpt_format import bincode, buffers, codec
 from rustgpt_format.bincode import reading as bincode_reading
 from rustgpt_format.dialect import rustgpt_document
 from rustgpt_format.examples import tiny_checkpoint
+from rustgpt_format.forms.base import RefusedEarlyError
 from tests.rustgpt_format.bincode.handmade import varint_bytes
 
 MiB = 2**20
@@ -429,6 +430,45 @@ def test_validate_reports_an_early_refusal_as_reading_whole_does(
     early, whole = found
     assert early == whole
     assert early[0].rule.startswith("reader")
+
+
+@pytest.mark.filterwarnings("ignore::rustgpt_format.FormatWarning")
+@pytest.mark.parametrize(
+    ("case", "module"),
+    [
+        ("an array whose dim agrees, against config.vocab_size", codec),
+        ("a .bin whose array agrees with its dim, against the vocab", bincode_reading),
+    ],
+)
+def test_past_the_threshold_the_validator_refuses_before_any_array_is_decoded(
+    case: str, module: Any, hostile: dict[str, tuple[Path, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same problems either way (above), but past the threshold they come from the
+    form's early check, with stand-ins (RefusedEarlyError), not after decoding."""
+    limits = rf.Limits(**{**SCALED_LIMITS, "max_elements": SIZE // 4})
+    for threshold, early in ((4 * MiB, True), (2**62, False)):
+        monkeypatch.setattr(module, "CHECKED_FIRST", threshold)
+        with pytest.raises(rf.CheckpointError) as caught:
+            rf.load(hostile[case][0], limits=limits)
+        assert isinstance(caught.value, RefusedEarlyError) is early, threshold
+
+
+def test_validate_asks_the_schema_about_an_early_refused_json_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large JSON document refused early is shown to the schema too, as one read whole
+    is: a metadata value that is not a string is the schema's problem first."""
+    checkpoint = rf.examples.random_checkpoint(vocab_size=600, embedding_dim=128)
+    text = rf.dumps(checkpoint).replace(b'"format":', b'"metadata":{"epochs":3},"format":', 1)
+    path = tmp_path / "large.json"
+    path.write_bytes(text)
+    found = []
+    for threshold in (1000, 2**62):
+        monkeypatch.setattr(codec, "CHECKED_FIRST", threshold)
+        found.append(rf.validate(path))
+    early, whole = found
+    assert early == whole
+    assert early[0].rule.startswith("schema")
 
 
 def test_a_large_bin_reads_as_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
