@@ -10,7 +10,7 @@ import numpy as np
 import rustgpt_format
 from rustgpt_format import END_OF_SEQUENCE, Checkpoint
 from rustgpt_format.edit import extend_vocab
-from rustgpt_format.models import select_layers
+from rustgpt_format.models import TrainingState, select_layers
 from rustgpt_format.models.parts import LayerSelector
 from rustgpt_model import network
 from rustgpt_model import train as training
@@ -139,6 +139,14 @@ class LLM:
         The phase is appended to the checkpoint's schedule. A schedule left unfinished
         (by :meth:`fit` with ``max_epochs``) must be finished with :meth:`fit` first.
         """
+        state = self._finished_schedule()
+        state.schedule.append(training.Phase(name, texts, epochs, lr).describe())
+        before = state.epochs_completed
+        training.run(self._ensure_trainer(), {len(state.schedule) - 1: texts}, on_epoch=on_epoch)
+        return state.loss_history[before:]
+
+    def _finished_schedule(self) -> TrainingState:
+        """The training block, refusing to add phases while recorded epochs remain."""
         state = training.start(self._checkpoint)
         remaining = sum(phase.epochs for phase in state.schedule) - state.epochs_completed
         if remaining:
@@ -146,10 +154,7 @@ class LLM:
                 f"training: the checkpoint's schedule has {remaining} epochs left; "
                 "finish it with fit(phases) first"
             )
-        state.schedule.append(training.Phase(name, texts, epochs, lr).describe())
-        before = state.epochs_completed
-        training.run(self._ensure_trainer(), {len(state.schedule) - 1: texts}, on_epoch=on_epoch)
-        return state.loss_history[before:]
+        return state
 
     def fit(
         self,
@@ -182,13 +187,7 @@ class LLM:
         block, such as one RustGPT wrote, gets one); only their corpora are needed, not
         those the checkpoint was trained on. Layers :meth:`freeze` names stay as they are.
         """
-        state = training.start(self._checkpoint)
-        remaining = sum(phase.epochs for phase in state.schedule) - state.epochs_completed
-        if remaining:
-            raise training.TrainingError(
-                f"training: the checkpoint's schedule has {remaining} epochs left; "
-                "finish it with fit(phases) first"
-            )
+        state = self._finished_schedule()
         first = len(state.schedule)
         state.schedule.extend(phase.describe() for phase in phases)
         corpora = {first + index: phase.texts for index, phase in enumerate(phases)}
