@@ -142,7 +142,11 @@ MODULES: dict[str, list[str]] = {
     ],
     "rustgpt_format/forms/safetensors.py": [
         f"{FORMAT_TESTS}/forms/test_safetensors.py",
+        f"{FORMAT_TESTS}/forms/test_safetensors_reading.py",
+        f"{FORMAT_TESTS}/forms/test_safetensors_writing.py",
+        f"{FORMAT_TESTS}/test_boundary.py",
         f"{FORMAT_TESTS}/test_hardening_limits.py",
+        f"{FORMAT_TESTS}/test_hardening_hostile.py",
     ],
     "rustgpt_format/forms/base.py": [
         f"{FORMAT_TESTS}/test_forms.py",
