@@ -8,14 +8,13 @@ as one :class:`CheckpointError` naming each problem's path from the document roo
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from rustgpt_format.errors import CheckpointError, FieldError, FormatWarning, format_path
+from rustgpt_format.errors import CheckpointError, FieldError, format_path, warn
 from rustgpt_format.float32 import FINITE_ARRAYS
 from rustgpt_format.models import AdamState, Checkpoint, LayerBase, is_rustgpt
 from rustgpt_format.pydantic_errors import UNKNOWN_KEY, problems_of
@@ -24,14 +23,17 @@ from rustgpt_format.versions import CURRENT, FORMAT_VERSION, check_version
 M = TypeVar("M", bound=BaseModel)
 
 
-def validated(model: type[M], document: Any, *, context: dict[str, Any] | None = None) -> M:
+def validated(
+    model: type[M], document: Any, *, context: dict[str, Any] | None = None, origin: str = ""
+) -> M:
     """``document`` as a ``model``, or :class:`CheckpointError` naming every problem.
 
     A checkpoint document's ``format`` and ``format_version`` are required (Python
     callers who build a :class:`Checkpoint` by keywords may leave them to default),
     and the version policy of contract §8 applies: keys unknown to this reader are
     errors at its minor version or below, and are dropped with a :class:`FormatWarning`
-    in a document of a newer minor version, which then reads as the current version.
+    in a document of a newer minor version, which then reads as the current version
+    (the warning names ``origin``, the file, when given).
 
     >>> from rustgpt_format.models import ModelConfig
     >>> try:
@@ -58,7 +60,7 @@ def validated(model: type[M], document: Any, *, context: dict[str, Any] | None =
         except ValidationError as error:
             if not newer:
                 raise
-            result = model.model_validate(_known_keys(document, error), context=context)
+            result = model.model_validate(_known_keys(document, error, origin), context=context)
     except ValidationError as error:
         problems = problems_of(error)
         raise CheckpointError(
@@ -69,7 +71,7 @@ def validated(model: type[M], document: Any, *, context: dict[str, Any] | None =
     return result
 
 
-def _known_keys(document: dict[str, Any], error: ValidationError) -> dict[str, Any]:
+def _known_keys(document: dict[str, Any], error: ValidationError, origin: str) -> dict[str, Any]:
     """The document without the keys a newer minor version added, with a warning naming them.
 
     Raises ``error`` again when it has problems other than unknown keys.
@@ -82,12 +84,10 @@ def _known_keys(document: dict[str, Any], error: ValidationError) -> dict[str, A
         raise error
     for problem in unknown:
         document = _without(document, list(problem.parts))
-    warnings.warn(
-        f"format_version {document['format_version']} is newer than this reader's "
-        f"{FORMAT_VERSION}: ignored unknown keys "
-        + ", ".join(problem.path for problem in unknown),
-        FormatWarning,
-        stacklevel=4,
+    warn(
+        f"{origin + ': ' if origin else ''}format_version {document['format_version']} is "
+        f"newer than this reader's {FORMAT_VERSION}: ignored unknown keys "
+        + ", ".join(problem.path for problem in unknown)
     )
     return document
 

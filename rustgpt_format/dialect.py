@@ -15,7 +15,6 @@ RustGPT's ``LLM::load`` reads the file back.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import orjson
 
 from rustgpt_format.codec import wire_document
-from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
+from rustgpt_format.errors import CheckpointError, Problem, warn
 from rustgpt_format.float32 import describe
 from rustgpt_format.models import LAYER_KINDS, AdamState, Checkpoint
 from rustgpt_format.models.layers import DIM_NAMES
@@ -333,17 +332,11 @@ def rustgpt_document(checkpoint: Checkpoint) -> dict[str, Any]:
         "words": words,
     }
     if dropped:
-        warnings.warn(
-            f"RustGPT's own files have no place for {' and '.join(dropped)}: not written",
-            FormatWarning,
-            stacklevel=3,
-        )
+        warn(f"RustGPT's own files have no place for {' and '.join(dropped)}: not written")
     if fresh:
-        warnings.warn(
+        warn(
             f"RustGPT's layers need an optimizer state: wrote fresh Adam states for "
-            f"{len(fresh)} missing ones ({fresh[0]}{', ...' if len(fresh) > 1 else ''})",
-            FormatWarning,
-            stacklevel=3,
+            f"{len(fresh)} missing ones ({fresh[0]}{', ...' if len(fresh) > 1 else ''})"
         )
     return {"vocab": vocab, "network": network}
 

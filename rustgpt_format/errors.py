@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -86,3 +88,31 @@ class FieldError(ValueError):
 
 class FormatWarning(UserWarning):
     """Something was read but not kept: keys of a newer minor version, a migrated dialect."""
+
+
+PACKAGES = ("rustgpt_format", "rustgpt_model")
+"""This project's packages: a warning points past their frames, at the caller's line."""
+
+
+def warn(message: str, category: type[Warning] = FormatWarning) -> None:
+    """Warn with ``message``, pointing at the first line outside this project's packages.
+
+    A fixed ``stacklevel`` counts frames, and the count depends on the path taken
+    (``load``, ``read``, ``LLM.load``, a form's reader): it would name a line in this
+    package instead of the user's ``rf.load(...)``. Python 3.12's ``skip_file_prefixes``
+    does this walk; 3.11 does not have it. Frames are told by their module's name.
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("a.json: migrated from format version 0 -> 1.0")
+    >>> print(caught[0].category.__name__, caught[0].message)
+    FormatWarning a.json: migrated from format version 0 -> 1.0
+    """
+    frame = sys._getframe(1)
+    level = 2  # the caller of warn
+    while (
+        frame.f_back is not None
+        and str(frame.f_globals.get("__name__", "")).partition(".")[0] in PACKAGES
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -12,14 +12,14 @@ version in ``tests/fixtures/``; nothing else in the reader changes.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rustgpt_format import errors
 from rustgpt_format.boundary import validated
 from rustgpt_format.dialect import Upgraded, from_rustgpt
-from rustgpt_format.errors import CheckpointError, FormatWarning, Problem
+from rustgpt_format.errors import CheckpointError, Problem
 from rustgpt_format.models import Checkpoint, is_rustgpt
 from rustgpt_format.versions import FORMAT_VERSION
 
@@ -127,15 +127,13 @@ def migrated_checkpoint(
     done = upgrade(document)
     if done.steps and warn:
         chain = " -> ".join([done.steps[0].source, *(step.target for step in done.steps)])
-        warnings.warn(
+        errors.warn(
             f"{origin + ': ' if origin else ''}migrated from format version {chain} "
             f"({done.steps[0].summary if len(done.steps) == 1 else 'several steps'}); "
-            "save it to keep the migrated form",
-            FormatWarning,
-            stacklevel=3,
+            "save it to keep the migrated form"
         )
     try:
-        checkpoint = validated(Checkpoint, done.document, context=context)
+        checkpoint = validated(Checkpoint, done.document, context=context, origin=origin)
     except CheckpointError as error:
         raise done.old_error(error) from None
     return checkpoint, done

@@ -29,7 +29,7 @@ def test_unknown_keys_of_a_newer_minor_are_ignored_with_a_warning() -> None:
     with pytest.warns(rf.FormatWarning) as caught:
         checkpoint = rf.loads(with_layer_key("1.3"))
     assert [str(w.message) for w in caught] == [
-        "format_version 1.3 is newer than this reader's 1.0: ignored unknown keys "
+        "<bytes>: format_version 1.3 is newer than this reader's 1.0: ignored unknown keys "
         "future, network[1].dropout"
     ]
     assert checkpoint.format_version == "1.0"  # it is written back as what it now is
