@@ -125,6 +125,17 @@ def _patched(at: int, old: bytes, new: bytes) -> bytes:
 
 _CACHES = len(VOCAB) + 1 + 1 + 4 + 2 * len(array_bytes(1, 2))
 """Where SMALL's LayerNorm has its three Option tags (no caches)."""
+_TIMESTEP_AT = _CACHES + 3 + 3 * 4
+"""Where the timestep of its optimizer_gamma starts (300: three bytes)."""
+_MOMENT_AT = _TIMESTEP_AT + len(varint_bytes(300))
+"""Where that Adam state's m array starts."""
+
+
+def _cut(at: int, next_bytes: bytes) -> bytes:
+    """SMALL up to ``at``, where ``next_bytes`` start (a file cut there)."""
+    assert SMALL[at : at + len(next_bytes)] == next_bytes
+    return SMALL[:at]
+
 
 HOSTILE: list[tuple[str, bytes, str, str]] = [
     ("empty", b"", "", "expected RustGPT's bincode (the vocab first), found an empty file"),
@@ -276,6 +287,55 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
         SMALL[: _CACHES + 3 + 2],
         "network[0].LayerNorm.optimizer_gamma.beta1",
         "expected a float32 (4 bytes), found 2 bytes before the end of the file (truncated)",
+    ),
+    # A file cut inside a usize or an array's header. Each cut leaves at least 31 bytes
+    # per layer after the layer count (the fewest a layer takes), so that count does not
+    # refuse the file first.
+    (
+        "truncated inside an Adam state's timestep",  # 251 and 1 of its 2 bytes
+        _cut(_TIMESTEP_AT, varint_bytes(300)) + varint_bytes(300)[:2],
+        "network[0].LayerNorm.optimizer_gamma.timestep",
+        "expected an unsigned integer (usize) (2 bytes), found 1 byte before the end of the "
+        "file (truncated)",
+    ),
+    (
+        "truncated at a SelfAttention's embedding_dim",  # a second layer, cut after its index
+        VOCAB + varint_bytes(2) + LAYER_NORM + varint_bytes(1),
+        "network[1].SelfAttention.embedding_dim",
+        "expected an unsigned integer (usize) (1 byte), found no bytes before the end of the "
+        "file (truncated)",
+    ),
+    (
+        "truncated at an array's version",
+        _cut(_MOMENT_AT, array_bytes(1, 2)),
+        "network[0].LayerNorm.optimizer_gamma.m.v",
+        "expected ndarray's array version (1 byte), found no bytes before the end of the file "
+        "(truncated)",
+    ),
+    (
+        "truncated at a cached array's version",  # cached_std's tag set to 1, then the end
+        _patched(_CACHES + 2, b"\x00", b"\x01")[: _CACHES + 3],
+        "network[0].LayerNorm.cached_std.v",
+        "expected ndarray's array version (1 byte), found no bytes before the end of the file "
+        "(truncated)",
+    ),
+    (
+        "truncated inside an array's column count",  # 300 columns: 251 and 1 of its 2 bytes
+        _cut(_MOMENT_AT, b"\x01") + b"\x01" + varint_bytes(1) + varint_bytes(300)[:2],
+        "network[0].LayerNorm.optimizer_gamma.m.dim",
+        "expected the number of columns (2 bytes), found 1 byte before the end of the file "
+        "(truncated)",
+    ),
+    (
+        "truncated inside an array's element count",  # 252 and 2 of its 4 bytes
+        _cut(_MOMENT_AT, b"\x01")
+        + b"\x01"
+        + varint_bytes(1)
+        + varint_bytes(70_000)
+        + varint_bytes(70_000)[:3],
+        "network[0].LayerNorm.optimizer_gamma.m.data",
+        "expected the number of elements (4 bytes), found 2 bytes before the end of the file "
+        "(truncated)",
     ),
 ]
 
