@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, StrictStr, model_validator
+from pydantic import Field, ModelWrapValidatorHandler, StrictStr, model_validator
 
 from rustgpt_format.models.base import FormatModel
 from rustgpt_format.models.config import ModelConfig
-from rustgpt_format.models.layers import LAYER_KINDS, Layer, LayerBase
+from rustgpt_format.models.layers import LAYER_KINDS, Layer, LayerBase, own_checks
 from rustgpt_format.models.structure import check_structure
 from rustgpt_format.models.training import TrainingState
 from rustgpt_format.models.vocab import Vocab
@@ -36,10 +36,15 @@ class Checkpoint(FormatModel):
     training: TrainingState | None = None
     metadata: dict[StrictStr, StrictStr] | None = None
 
-    @model_validator(mode="after")
-    def _structure(self) -> Checkpoint:
-        check_structure(self.config, self.vocab, self.network)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _structure(cls, data: Any, handler: ModelWrapValidatorHandler[Checkpoint]) -> Checkpoint:
+        # the layers validated here record what their own shape check bound: §6 then
+        # checks each layer's arrays against the config once, not a second time
+        with own_checks() as own:
+            checkpoint = handler(data)
+        check_structure(checkpoint.config, checkpoint.vocab, checkpoint.network, own)
+        return checkpoint
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Checkpoint):

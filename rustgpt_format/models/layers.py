@@ -8,7 +8,9 @@ arrays or against a checkpoint's config.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import Field, GetCoreSchemaHandler, StrictInt, model_validator
@@ -22,6 +24,37 @@ from rustgpt_format.models.base import FormatModel
 SHAPES = "§6.2 shapes agree along the chain"
 OPTIMIZER_SHAPES = "§6.3 optimizer moments have their parameter's shape"
 DIM_NAMES = {"d": "embedding_dim", "h": "hidden_dim", "V": "vocab_size", "L": "max_seq_len"}
+
+
+OwnChecks = dict[int, tuple["LayerBase", dict[str, int]]]
+"""Layers validated in one scope, by id: the layer itself and the dims its own check bound."""
+
+_OWN_CHECKS: ContextVar[OwnChecks | None] = ContextVar("_OWN_CHECKS", default=None)
+
+
+@contextmanager
+def own_checks() -> Iterator[OwnChecks]:
+    """A scope in which each layer validated records the dims its own shape check bound.
+
+    A checkpoint's validation opens one around its fields, so that §6's check against
+    the config (:func:`rustgpt_format.models.structure.check_shapes`) can tell, from
+    those dims alone, that a layer validated there agrees with the config, instead of
+    checking every array again. Only layers validated inside the scope are recorded:
+    a layer built earlier (and perhaps changed since) is checked in full.
+
+    >>> import numpy as np
+    >>> with own_checks() as recorded:
+    ...     layer = LayerNorm(epsilon=1e-5, gamma=np.ones((1, 4), np.float32),
+    ...                       beta=np.zeros((1, 4), np.float32))
+    >>> recorded[id(layer)][1]
+    {'d': 4}
+    """
+    recorded: OwnChecks = {}
+    token = _OWN_CHECKS.set(recorded)
+    try:
+        yield recorded
+    finally:
+        _OWN_CHECKS.reset(token)
 
 
 def _origin(symbol: str, size: int, source: str) -> str:
@@ -74,8 +107,14 @@ class LayerBase(FormatModel):
 
     @model_validator(mode="after")
     def _shapes_agree(self) -> LayerBase:
-        self.check_shapes({})
+        self._record(self.check_shapes({}))
         return self
+
+    def _record(self, bound: dict[str, int]) -> None:
+        """Remember what this layer's own check bound, within :func:`own_checks`."""
+        recorded = _OWN_CHECKS.get()
+        if recorded is not None:
+            recorded[id(self)] = (self, bound)
 
     def bound_dims(self) -> dict[str, int]:
         """Dimensions fixed by scalar fields of the layer itself (``DIM_FIELDS``)."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rustgpt_format.errors import FieldError
 from rustgpt_format.models.config import ModelConfig
-from rustgpt_format.models.layers import DIM_NAMES, LAYER_KINDS, LayerBase
+from rustgpt_format.models.layers import DIM_NAMES, LAYER_KINDS, LayerBase, OwnChecks
 from rustgpt_format.models.vocab import Vocab
 
 ORDER = "§6.1 layer order"
@@ -51,8 +51,20 @@ def check_order(network: Sequence[LayerBase]) -> None:
         )
 
 
-def check_shapes(config: ModelConfig, vocab: Vocab, network: Sequence[LayerBase]) -> None:
-    """§6.2 and §6.3: every array's shape agrees with ``config``, moments with parameters."""
+def check_shapes(
+    config: ModelConfig,
+    vocab: Vocab,
+    network: Sequence[LayerBase],
+    own: OwnChecks | None = None,
+) -> None:
+    """§6.2 and §6.3: every array's shape agrees with ``config``, moments with parameters.
+
+    ``own``: the layers whose own shape check just passed (see
+    :func:`~rustgpt_format.models.layers.own_checks`) and the dims it bound. Such a
+    layer agrees with the config when each of those dims is the config's: its arrays
+    are not checked a second time. Any other layer is checked in full, and so is one
+    that disagrees, for the error naming its first array at fault.
+    """
     dims = {
         "d": config.embedding_dim,
         "h": config.hidden_dim,
@@ -78,6 +90,8 @@ def check_shapes(config: ModelConfig, vocab: Vocab, network: Sequence[LayerBase]
                     field,
                     rule=SHAPES,
                 )
+        if _agrees(layer, own, dims):
+            continue
         try:
             layer.check_shapes(dims)
         except FieldError as error:
@@ -86,7 +100,27 @@ def check_shapes(config: ModelConfig, vocab: Vocab, network: Sequence[LayerBase]
             ) from None
 
 
-def check_structure(config: ModelConfig, vocab: Vocab, network: Sequence[LayerBase]) -> None:
-    """Raise FieldError (with a path from the root) at the first §6 rule broken."""
+def _agrees(layer: LayerBase, own: OwnChecks | None, dims: dict[str, int]) -> bool:
+    """Whether ``layer``'s own check, recorded in ``own``, bound each symbol as ``dims`` do.
+
+    That check passed with every array's shape given by the dims it bound: with the
+    same dims, the check against the config passes too.
+    """
+    recorded = own.get(id(layer)) if own else None
+    if recorded is None or recorded[0] is not layer:
+        return False
+    return all(dims.get(symbol, size) == size for symbol, size in recorded[1].items())
+
+
+def check_structure(
+    config: ModelConfig,
+    vocab: Vocab,
+    network: Sequence[LayerBase],
+    own: OwnChecks | None = None,
+) -> None:
+    """Raise FieldError (with a path from the root) at the first §6 rule broken.
+
+    ``own``: as for :func:`check_shapes`.
+    """
     check_order(network)
-    check_shapes(config, vocab, network)
+    check_shapes(config, vocab, network, own)
