@@ -165,7 +165,7 @@ def _tensors_and_metadata(
     return tensors, {METADATA_DOCUMENT: text}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Claim:
     """A tensor the metadata asks for, and where in the document it goes."""
 
@@ -293,7 +293,7 @@ def _decode_bytes(data: bytes, options: ReadOptions) -> Decoded:
         raise CheckpointError(
             f"expected a safetensors file, found a damaged one: {error}"
         ) from None
-    where = {claim.name: claim.path for claim in claims} | skipped
+    where = _places(claims, skipped)
     problems = [
         Problem(
             where[name],
@@ -341,10 +341,13 @@ def _shapes(
     skipped: dict[str, str],
     limits: Limits,
 ) -> dict[str, tuple[int, int]]:
-    """The shapes of the tensors ``names``, each checked to be a 2-D F32 array."""
-    where = {claim.name: claim.path for claim in claims} | skipped
+    """The shapes of the tensors ``names``, each checked to be a 2-D F32 array.
+
+    Where each tensor goes in the document is looked up only for an error: a load
+    that passes spends nothing on it.
+    """
     shapes: dict[str, tuple[int, int]] = {}
-    problems = []
+    wrong: list[tuple[str, str, tuple[int, ...]]] = []
     elements = 0
     for name in names:
         found = handle.get_slice(name)
@@ -354,20 +357,30 @@ def _shapes(
             raise CheckpointError(
                 f"tensor `{name}`: expected at most {limits.max_elements} numbers "
                 f"in all tensors (Limits.max_elements), found more by this one{RAISE_HINT}",
-                path=where[name],
+                path=_places(claims, skipped)[name],
             )
         if dtype != "F32" or len(shape) != 2:
-            problems.append(
+            wrong.append((name, dtype, shape))
+            continue
+        shapes[name] = shape
+    if wrong:
+        where = _places(claims, skipped)
+        _raise(
+            [
                 Problem(
                     where[name],
                     f"tensor `{name}`: expected a 2-D F32 tensor, found "
                     f"{len(shape)}-D {dtype} of shape {shape}",
                 )
-            )
-            continue
-        shapes[name] = shape
-    _raise(problems)
+                for name, dtype, shape in wrong
+            ]
+        )
     return shapes
+
+
+def _places(claims: list[_Claim], skipped: dict[str, str]) -> dict[str, str]:
+    """Each tensor the document asks for, and its path in the document."""
+    return {claim.name: claim.path for claim in claims} | skipped
 
 
 _CHUNK_FLOATS = 1 << 16
@@ -626,18 +639,19 @@ def _claims(
 
 
 def _check_names(claims: list[_Claim], skipped: dict[str, str], names: set[str]) -> None:
-    wanted = {claim.name: claim.path for claim in claims} | skipped
+    wanted = _places(claims, skipped)
+    if wanted.keys() == names:
+        return
     problems = [
         Problem(where, f"tensor `{name}` not found in the file")
         for name, where in wanted.items()
         if name not in names
     ]
-    expected = set(wanted)
     problems += [
         Problem(
             "", f"unexpected tensor `{name}`: the checkpoint in __metadata__ has no place for it"
         )
-        for name in sorted(names - expected)
+        for name in sorted(names - wanted.keys())
     ]
     _raise(problems)
 
