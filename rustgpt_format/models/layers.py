@@ -126,27 +126,30 @@ class LayerBase(FormatModel):
         Returns the dims with every symbol of this layer bound; raises FieldError naming
         the array whose shape disagrees.
         """
-        own = self.bound_dims()
-        bound = {**own, **dims}
-        source = dict.fromkeys(own, "") | dict.fromkeys(dims, "config")  # where each came from
+        bound = {"1": 1, **self.bound_dims(), **dims}  # "1": a size of 1, bound to itself
+        taken: dict[str, str] = {}  # symbols bound from an array, and which
         for name, symbols in self.SHAPES.items():
             shape = getattr(self, name).shape
             for axis, symbol in enumerate(symbols):
-                if symbol != "1" and symbol not in bound:
-                    bound[symbol], source[symbol] = shape[axis], name
-            expected = tuple(1 if s == "1" else bound[s] for s in symbols)
+                if symbol not in bound:
+                    bound[symbol], taken[symbol] = shape[axis], name
+            expected = tuple(map(bound.__getitem__, symbols))
             if shape != expected:
                 why = "; ".join(
-                    _origin(s, bound[s], source[s]) for s in dict.fromkeys(symbols) if s != "1"
+                    _origin(s, bound[s], "config" if s in dims else taken.get(s, ""))
+                    for s in dict.fromkeys(symbols)
+                    if s != "1"
                 )
                 raise FieldError(
                     f"expected shape {expected} ({why}), found {shape}", name, rule=SHAPES
                 )
         for optimizer_name, parameter_name in self.OPTIMIZERS.items():
             state: AdamState | None = getattr(self, optimizer_name)
+            if state is None:
+                continue
             expected_shape = getattr(self, parameter_name).shape
             for moment in ("m", "v"):
-                if state is not None and getattr(state, moment).shape != expected_shape:
+                if getattr(state, moment).shape != expected_shape:
                     raise FieldError(
                         f"expected shape {expected_shape} (that of {parameter_name}), "
                         f"found {getattr(state, moment).shape}",
@@ -154,6 +157,7 @@ class LayerBase(FormatModel):
                         moment,
                         rule=OPTIMIZER_SHAPES,
                     )
+        del bound["1"]
         return bound
 
     def parameters(self) -> dict[str, Float32Array]:
