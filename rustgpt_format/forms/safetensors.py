@@ -172,7 +172,21 @@ class _Claim:
     name: str
     container: dict[str, Any]
     key: str
-    path: str
+
+    @property
+    def path(self) -> str:
+        """Where it goes in the document (asked only for an error)."""
+        return _path_of(self.name)
+
+
+def _path_of(name: str) -> str:
+    """The path in the document of a tensor named by :func:`tensor_name`.
+
+    >>> _path_of("network.3.optimizer_w_q.m")
+    'network[3].optimizer_w_q.m'
+    """
+    _, index, rest = name.split(".", 2)
+    return f"network[{index}].{rest}"
 
 
 class SafetensorsForm(Form):
@@ -608,11 +622,11 @@ def _claims(
             continue  # the validator names what is wrong with the layer
         wanted = selected is None or index in selected
         for field in kind.SHAPES:
-            name, where = tensor_name(index, field), f"network[{index}].{field}"
+            name = tensor_name(index, field)
             if wanted:
-                claims.append(_Claim(name, layer, field, where))
+                claims.append(_Claim(name, layer, field))
             else:
-                skipped[name] = where
+                skipped[name] = _path_of(name)
         for field in kind.OPTIMIZERS:
             state = layer.get(field)
             if not isinstance(state, dict):
@@ -620,9 +634,9 @@ def _claims(
             for moment in _MOMENTS:
                 name = tensor_name(index, field, moment)
                 if optimizer and wanted:
-                    claims.append(_Claim(name, state, moment, f"network[{index}].{field}.{moment}"))
+                    claims.append(_Claim(name, state, moment))
                 else:
-                    skipped[name] = f"network[{index}].{field}.{moment}"
+                    skipped[name] = _path_of(name)
             if not optimizer:
                 layer[field] = None
     for claim in claims:
@@ -639,19 +653,19 @@ def _claims(
 
 
 def _check_names(claims: list[_Claim], skipped: dict[str, str], names: set[str]) -> None:
-    wanted = _places(claims, skipped)
-    if wanted.keys() == names:
+    wanted = {claim.name for claim in claims}.union(skipped)
+    if wanted == names:
         return
     problems = [
         Problem(where, f"tensor `{name}` not found in the file")
-        for name, where in wanted.items()
+        for name, where in _places(claims, skipped).items()
         if name not in names
     ]
     problems += [
         Problem(
             "", f"unexpected tensor `{name}`: the checkpoint in __metadata__ has no place for it"
         )
-        for name in sorted(names - wanted.keys())
+        for name in sorted(names - wanted)
     ]
     _raise(problems)
 

@@ -64,3 +64,22 @@ def test_missing_and_unexpected_tensors_are_all_named(tmp_path: Path) -> None:
             "unexpected tensor `network.7.w_q`: the checkpoint in __metadata__ has no place for it",
         ),
     ]
+
+
+@pytest.mark.parametrize(
+    ("options", "missing", "path"),
+    [
+        ({"optimizer": False}, "network.1.optimizer_w_q.v", "network[1].optimizer_w_q.v"),
+        ({"layers": [0]}, "network.3.w2", "network[3].w2"),  # a layer not read
+    ],
+)
+def test_a_tensor_left_unread_must_still_be_there(
+    tmp_path: Path, options: dict[str, Any], missing: str, path: str
+) -> None:
+    header, body = split(rf.dumps(tiny_checkpoint(), form="safetensors"))
+    start, end = header.pop(missing)["data_offsets"]
+    for entry in header.values():  # close the gap its bytes leave
+        if "data_offsets" in entry and entry["data_offsets"][0] >= end:
+            entry["data_offsets"] = [offset - (end - start) for offset in entry["data_offsets"]]
+    error = refused(tmp_path, header, body[:start] + body[end:], **options)
+    assert (error.path, error.message) == (path, f"tensor `{missing}` not found in the file")
