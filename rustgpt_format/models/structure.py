@@ -109,7 +109,7 @@ def _agrees(layer: LayerBase, own: OwnChecks | None, dims: dict[str, int]) -> bo
     recorded = own.get(id(layer)) if own else None
     if recorded is None or recorded[0] is not layer:
         return False
-    return all(dims.get(symbol, size) == size for symbol, size in recorded[1].items())
+    return all(dims.get(symbol) == size for symbol, size in recorded[1].items())
 
 
 def check_structure(
