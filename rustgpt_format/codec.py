@@ -122,7 +122,7 @@ def parse(
                     holder["data"] = stand_ins[holder["data"]]
                 check(found.skeleton)
                 found = _checked_skeleton(raw, spans, names, marker, limits)  # a fresh copy
-            if spill.whole:
+            if spill.whole():
                 for holder in found.holders:
                     name = holder["data"]
                     holder["data"] = spill.read(name) if name in spill else stand_ins[name]
@@ -140,8 +140,8 @@ class _Spill:
     """Decoded float32 arrays kept in an unnamed temporary file (in ``TMPDIR``) while
     the rest of a large document is checked: a refusal holds none of them, and a
     document found valid is not parsed twice, its arrays are read back. A file system
-    that refuses the file (full, read-only) leaves ``whole`` false: nothing is lost,
-    the arrays are decoded again."""
+    that refuses the file (full, read-only), when it is made, written or flushed, leaves
+    ``whole()`` false: nothing is lost, the arrays are decoded again."""
 
     def __init__(self) -> None:
         self.places: dict[str, tuple[int, int]] = {}
@@ -155,13 +155,25 @@ class _Spill:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.file is not None:
-            self.file.close()
+        self._drop()
 
-    @property
     def whole(self) -> bool:
-        """Whether every array written is in the file."""
+        """Whether every array written is in the file: what the file still buffers is
+        written out first (a full file system may refuse only that last part)."""
+        if self.file is not None:
+            try:
+                self.file.flush()
+            except OSError:
+                self._drop()
         return self.file is not None
+
+    def _drop(self) -> None:
+        """Close the file, whatever it still buffers: closing writes that out, which
+        a file system that refused a write refuses again."""
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
 
     def __contains__(self, name: object) -> bool:
         return name in self.places
@@ -173,8 +185,7 @@ class _Spill:
         try:
             self.file.write(np.ascontiguousarray(values, dtype=np.float32).data)
         except OSError:
-            self.file.close()
-            self.file = None
+            self._drop()
         self.size += values.size * 4
 
     def done(self, name: str, start: int) -> None:

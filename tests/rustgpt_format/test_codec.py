@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import tempfile
@@ -178,10 +179,39 @@ def _refused() -> BinaryIO:
     raise OSError(28, "No space left on device")
 
 
+class _FullDisk(io.RawIOBase):
+    """A file on a full file system: every write reaching it is refused."""
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+
 @pytest.mark.parametrize(
     "spill",
-    [_refused, lambda: open(os.devnull, "rb")],  # noqa: SIM115 - the reader closes it
-    ids=["no temporary file", "a temporary file that takes no bytes"],
+    [
+        _refused,
+        lambda: open(os.devnull, "rb"),  # noqa: SIM115 - the reader closes it
+        # the arrays fit in the buffer: the refusal comes when it is flushed
+        lambda: io.BufferedRandom(_FullDisk()),
+        # the second array overflows the buffer: that write is refused, and so is the
+        # flush of the first when the file is closed
+        lambda: io.BufferedRandom(_FullDisk(), buffer_size=64),
+    ],
+    ids=[
+        "no temporary file",
+        "a temporary file that takes no bytes",
+        "a full file system refusing the buffered arrays",
+        "a full file system refusing a write and the close",
+    ],
 )
 def test_a_spill_the_file_system_refuses_loses_nothing(
     spill: Callable[[], BinaryIO], monkeypatch: pytest.MonkeyPatch
