@@ -222,6 +222,68 @@ def test_a_spill_the_file_system_refuses_loses_nothing(
     assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()
 
 
+class _Trickle(io.BytesIO):
+    """A file that gives back at most 5 bytes a read (a pipe or a network file system
+    may give less than asked)."""
+
+    def readinto(self, buffer: object) -> int:
+        return super().readinto(memoryview(buffer)[:5])  # type: ignore[arg-type]
+
+
+class _Forgetful(io.BytesIO):
+    """A file that loses what is written to it past its first 20 bytes."""
+
+    def write(self, data: object) -> int:
+        size = len(memoryview(data))  # type: ignore[arg-type]
+        super().write(bytes(memoryview(data))[: max(0, 20 - self.tell())])  # type: ignore[arg-type]
+        return size
+
+
+def test_a_spill_read_back_in_small_pieces_gives_the_same_arrays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    monkeypatch.setattr(tempfile, "TemporaryFile", _Trickle)
+    assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()
+
+
+def test_a_spill_cut_short_is_refused_not_read_as_other_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    monkeypatch.setattr(tempfile, "TemporaryFile", _Forgetful)
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.decode(codec.encode(tiny_checkpoint()))
+    assert (caught.value.path, caught.value.message) == (
+        "",
+        "cannot read back a temporary file: it was cut short",
+    )
+
+
+def test_a_large_document_refused_by_the_validator_reads_no_array_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """decode shows the validator the document with stand-ins first: a refusal then
+    costs no array's memory (the spilled arrays are never read back)."""
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    read_back: list[str] = []
+    read = codec._Spill.read
+
+    def spy(spill: codec._Spill, name: str) -> np.ndarray:
+        read_back.append(name)
+        return read(spill, name)
+
+    monkeypatch.setattr(codec._Spill, "read", spy)
+    document = orjson.loads(codec.encode(tiny_checkpoint()))
+    document["network"][1]["w_q"]["dim"] = [2, 8]  # 16 numbers, as many as (4, 4)
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.decode(orjson.dumps(document))
+    assert caught.value.path == "network[1].w_q"
+    assert read_back == []
+    assert codec.decode(codec.encode(tiny_checkpoint())) == tiny_checkpoint()
+    assert len(read_back) == len(all_arrays(tiny_checkpoint()))  # the spy sees reads
+
+
 @pytest.mark.parametrize(
     ("metadata", "path"),
     [
