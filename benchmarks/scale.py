@@ -3,6 +3,7 @@
     python benchmarks/scale.py                      # the three sizes of issue 13 (minutes)
     python benchmarks/scale.py --quick              # RustGPT's default size only
     python benchmarks/scale.py --size 64,128,2,300 --repeat 5   # any size: d,h,blocks,V
+    python benchmarks/scale.py --quick --loads --cpu-time   # binary loads only (seconds)
 
 Checkpoints come from ``rustgpt_format.examples.random_checkpoint``. Times are the best
 of ``--repeat`` runs, ours and its baselines taking turns (``side_by_side``); with
@@ -169,9 +170,18 @@ def fsync(path: Path) -> None:
 
 
 def measure(
-    size: tuple[int, ...], folder: Path, repeat: int, clock: Callable[[], float] = time.perf_counter
+    size: tuple[int, ...],
+    folder: Path,
+    repeat: int,
+    clock: Callable[[], float] = time.perf_counter,
+    *,
+    loads_only: bool = False,
 ) -> tuple[int, list[Row]]:
-    """Floats, and rows (operation, ours s, baseline name, baseline s, our peak / file)."""
+    """Floats, and rows (operation, ours s, baseline name, baseline s, our peak / file).
+
+    ``loads_only``: the binary load's two rows, without its peak memory (each peak is
+    a fresh process): a quick comparison of two versions of the reader.
+    """
     d, h, blocks, vocab = size
     checkpoint = random_checkpoint(
         embedding_dim=d, hidden_dim=h, middle=BLOCK * blocks, vocab_size=vocab
@@ -198,13 +208,18 @@ def measure(
         checked_load_file,
         clock=clock,
     )
+    floats = sum(a.size for a in arrays)
+    if loads_only:
+        return floats, [
+            ("binary load", load, "load_file", bare, None),
+            ("binary load", load, "load_file + finite", finite, None),
+        ]
     save, durable = side_by_side(repeat, lambda: rf.save(checkpoint, ours), durable_save_file)
     rows: list[Row] = [
         ("binary load", load, "load_file", bare, peak_ratio("load", ours, ours)),
         ("binary load", load, "load_file + finite", finite, None),
         ("binary save", save, "save_file + fsync", durable, peak_ratio("save", ours, ours)),
     ]
-    floats = sum(a.size for a in arrays)
     if floats < JSON_LIMIT:
         document = {"arrays": [{"dim": list(a.shape), "data": a.reshape(-1)} for a in arrays]}
         json_ours, json_raw = folder / "ours.json", folder / "raw.json"
@@ -271,6 +286,11 @@ def main() -> None:
         help="time loads by the process's CPU time (for a busy machine); saves, which "
         "wait on the disk, stay on the wall clock",
     )
+    parser.add_argument(
+        "--loads",
+        action="store_true",
+        help="binary loads only (and the tiny checkpoint's): no saves, JSON or peak memory",
+    )
     args = parser.parse_args()
     sizes = args.size or (SIZES[:1] if args.quick else SIZES)
     clock = time.process_time if args.cpu_time else time.perf_counter
@@ -287,7 +307,7 @@ def main() -> None:
     print("|---|---|--:|---|--:|--:|--:|")
     with tempfile.TemporaryDirectory() as name:
         for size in sizes:
-            floats, rows = measure(size, Path(name), args.repeat, clock)
+            floats, rows = measure(size, Path(name), args.repeat, clock, loads_only=args.loads)
             label = f"{floats / 1e6:.1f} M {size}"
             for operation, mine, against, base, peak in rows:
                 shown = "" if peak is None else f"{peak:.2f}x"
@@ -301,6 +321,8 @@ def main() -> None:
             f"\ntiny checkpoint (examples.tiny_checkpoint()): binary load {ours * 1e3:.3f} ms "
             f"(target < 1 ms); load_file {theirs * 1e3:.3f} ms = {ours / theirs:.2f}x"
         )
+        if args.loads:
+            return
         largest = max(sizes, key=math.prod)
         arrays, valid, first, last = binary_peaks(largest, Path(name))
         mib = 2**20
