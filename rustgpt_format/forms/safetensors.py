@@ -15,6 +15,7 @@ whose tensors and metadata do not match. Writing lays out the library's own byte
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import struct
@@ -360,24 +361,26 @@ def _shapes(
     Where each tensor goes in the document is looked up only for an error: a load
     that passes spends nothing on it.
     """
-    shapes: dict[str, tuple[int, int]] = {}
-    wrong: list[tuple[str, str, tuple[int, ...]]] = []
-    elements = 0
-    for name in names:
-        found = handle.get_slice(name)
-        dtype, shape = found.get_dtype(), tuple(found.get_shape())
-        elements += math.prod(shape)
-        if elements > limits.max_elements or max(shape, default=0) > limits.max_elements:
-            raise CheckpointError(
-                f"tensor `{name}`: expected at most {limits.max_elements} numbers "
-                f"in all tensors (Limits.max_elements), found more by this one{RAISE_HINT}",
-                path=_places(claims, skipped)[name],
-            )
-        if dtype != "F32" or len(shape) != 2:
-            wrong.append((name, dtype, shape))
-            continue
-        shapes[name] = shape
-    if wrong:
+    views = map(handle.get_slice, names)
+    described = [(view.get_dtype(), tuple(view.get_shape())) for view in views]
+    found = [shape for _, shape in described]
+    bound = limits.max_elements
+    if sum(map(math.prod, found)) > bound or max(itertools.chain(*found), default=0) > bound:
+        elements = 0
+        for name, shape in zip(names, found, strict=True):  # the first tensor past the bound
+            elements += math.prod(shape)
+            if elements > bound or max(shape, default=0) > bound:
+                raise CheckpointError(
+                    f"tensor `{name}`: expected at most {bound} numbers in all tensors "
+                    f"(Limits.max_elements), found more by this one{RAISE_HINT}",
+                    path=_places(claims, skipped)[name],
+                )
+    shapes = {
+        name: shape
+        for name, (dtype, shape) in zip(names, described, strict=True)
+        if dtype == "F32" and len(shape) == 2
+    }
+    if len(shapes) < len(names):
         where = _places(claims, skipped)
         _raise(
             [
@@ -386,7 +389,8 @@ def _shapes(
                     f"tensor `{name}`: expected a 2-D F32 tensor, found "
                     f"{len(shape)}-D {dtype} of shape {shape}",
                 )
-                for name, dtype, shape in wrong
+                for name, (dtype, shape) in zip(names, described, strict=True)
+                if name not in shapes
             ]
         )
     return shapes
