@@ -8,7 +8,7 @@ import random
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import jsonschema
 import numpy as np
@@ -311,3 +311,140 @@ def test_strings_and_keys_at_most_max_string_chars_and_placeholders_exempt(
         "expected a string of at most 21 characters (Limits.max_string_chars), found 22; "
         "to read it anyway, pass limits=Limits(...) with a higher bound",
     )
+
+
+def _set(path: tuple[str | int, ...], value: object) -> Callable[[dict[str, object]], None]:
+    def change(document: dict[str, object]) -> None:
+        node: Any = document
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        # the long string of an array object's "data" is not its placeholder: refused
+        (_set(("network", 1, "w_q", "data"), "x" * 22), "network[1].w_q.data", None),
+        # a list's string at the bound is read, one more is refused
+        (_set(("vocab", "words", 0), "x" * 21), "", ""),
+        (_set(("vocab", "words", 0), "x" * 22), "vocab.words[0]", None),
+        # the first string past the bound is named, not one at the bound before it
+        (_set(("metadata",), {"a": "x" * 21, "b": "x" * 22}), "metadata.b", None),
+        # a "data" that is no string (an object: no placeholder to look up) is the
+        # validator's to name
+        (
+            _set(("network", 1, "w_q", "data"), {}),
+            "network[1].w_q.data",
+            "expected an array of numbers, found an object",
+        ),
+    ],
+    ids=["long data string", "word at the bound", "long word", "first long one", "data object"],
+)
+def test_the_skeleton_walk_names_the_string_past_the_bound(
+    change: Callable[[dict[str, object]], None], path: str, message: str | None
+) -> None:
+    """A document longer than Limits.max_string_chars is walked in full (the quick path
+    takes only shorter ones): every string and key is measured there."""
+    document = orjson.loads(codec.encode(tiny_checkpoint()))
+    change(document)
+    text, limits = orjson.dumps(document), Limits(max_string_chars=21)
+    if not path:
+        assert rf.loads(text, limits=limits).vocab.words[0] == "x" * 21
+        return
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.loads(text, limits=limits)
+    assert (caught.value.path, caught.value.message) == (
+        path,
+        message
+        or "expected a string of at most 21 characters (Limits.max_string_chars), found 22; "
+        "to read it anyway, pass limits=Limits(...) with a higher bound",
+    )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "limits"),
+    [
+        (None, Limits()),
+        ({"note": "a:b", "time": "12:00:00"}, Limits()),  # colons in strings, not keys
+        (None, Limits(max_depth=6)),  # the format's depth, exactly the bound
+    ],
+    ids=["tiny checkpoint", "colons in values", "depth at the bound"],
+)
+def test_a_small_document_without_escapes_takes_the_quick_path(
+    metadata: dict[str, str] | None, limits: Limits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text shorter than Limits.max_string_chars without a backslash is checked on the
+    parsed document (one walk) instead of by the full path's passes over the text (some
+    0.1-0.2 ms, each time a binary file's metadata is read): the full path's first pass
+    must not run."""
+    checkpoint = tiny_checkpoint()
+    checkpoint.metadata = metadata
+    text = codec.encode(checkpoint)
+
+    def full_path(text: bytes) -> bytes:
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(codec, "without_strings", full_path)
+    assert codec.decode(text, limits=limits) == checkpoint
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"[" * 17 + b"]" * 17, b'{"a": ' + b"[" * 16 + b"]" * 16 + b"}"],
+    ids=["lists", "lists in an object"],
+)
+def test_lists_nested_past_the_bound_are_refused_without_a_colon_to_count(text: bytes) -> None:
+    """The quick path measures nesting through lists as well as objects."""
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(text)
+    assert caught.value.message == (
+        "expected nesting at most 16 deep (Limits.max_depth; the format needs 6), found 17; "
+        "to read it anyway, pass limits=Limits(...) with a higher bound"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b'\n{"a": x}',  # the skeleton's first character is its last line break
+        b'{"w": {"v": 1, "dim": [1, 2], "data":\n[1, 2] x}}',  # a break just before an array
+    ],
+    ids=["break at 0", "break before an array"],
+)
+def test_an_error_is_placed_by_the_line_break_before_it(text: bytes) -> None:
+    """The column counts from the document's last line break before the error, wherever
+    the arrays taken out of the skeleton were."""
+    with pytest.raises(orjson.JSONDecodeError) as reference:
+        orjson.loads(text)
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(text)
+    assert (
+        caught.value.message == f"expected a JSON document, found invalid JSON: {reference.value}"
+    )
+
+
+def test_the_wire_document_without_arrays_holds_none_for_each() -> None:
+    """For the forms that store the arrays elsewhere (safetensors)."""
+    document = codec.wire_document(tiny_checkpoint(), arrays=False)
+    layer = document["network"][1]
+    assert (layer["w_q"], layer["optimizer_w_q"]["m"], layer["optimizer_w_q"]["v"]) == (None,) * 3
+    assert b"data" not in orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def test_a_value_that_is_not_finite_is_refused_by_encode_naming_it() -> None:
+    checkpoint = tiny_checkpoint()
+    checkpoint.network[1].w_q[2, 1] = np.float32("nan")  # type: ignore[union-attr]
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.encode(checkpoint)
+    assert (caught.value.path, caught.value.message) == (
+        "network[1].w_q",
+        "expected a finite float32 (magnitude below 3.4028235e38) at [2, 1], found nan",
+    )
+
+
+def test_encode_refuses_an_indent_other_than_two() -> None:
+    with pytest.raises(ValueError, match=r"^indent: expected None or 2, found 4$"):
+        codec.encode(tiny_checkpoint(), indent=4)
