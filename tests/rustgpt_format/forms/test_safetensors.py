@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import warnings
@@ -17,7 +18,10 @@ from hypothesis import given, settings
 import rustgpt_format as rf
 import rustgpt_format.forms.safetensors as binary
 from rustgpt_format.examples import random_checkpoint, tiny_checkpoint
+from rustgpt_format.forms import ReadOptions, Source
 from rustgpt_format.forms.safetensors import tensor_name
+from rustgpt_format.models import Parts
+from rustgpt_format.reading import read_parts, read_source
 from tests.strategies import checkpoints
 
 
@@ -437,6 +441,7 @@ def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
     """Same file, other bytes: the header length read first no longer fits the file."""
     target = tmp_path / "model.safetensors"
     rf.save(tiny_checkpoint(), target)
+    first = target.read_bytes()
     other = _encode(random_checkpoint(vocab_size=9, embedding_dim=2, hidden_dim=2, max_seq_len=1))
 
     def rewrite_then_open(*args: Any, **kwargs: Any) -> Any:
@@ -448,7 +453,63 @@ def test_a_file_rewritten_in_place_while_it_is_read_is_refused(
     monkeypatch.setattr(binary, "safe_open", rewrite_then_open)
     with pytest.raises(rf.CheckpointError) as caught:
         rf.load(target)
-    assert caught.value.message.startswith("expected the tensors to fill the ")
+    # the room after the first file's header; the tensors of the other's
+    room = len(first) - 8 - struct.unpack("<Q", first[:8])[0]
+    tensors = len(other) - 8 - struct.unpack("<Q", other[:8])[0]
+    assert caught.value.message == (
+        f"expected the tensors to fill the {room} bytes after the header, "
+        f"found {tensors} bytes of tensors"
+    )
+    assert room != tensors
+
+
+def test_a_file_cut_short_while_a_partial_load_reads_it_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message counts the bytes of the tensor that came short (the last in the file)."""
+    target = tmp_path / "model.safetensors"
+    rf.save(tiny_checkpoint(), target)
+    size = target.stat().st_size
+    header, _ = split(target.read_bytes())
+    last = max(header.items(), key=lambda item: item[1].get("data_offsets", [0])[0])
+    assert last[0] == "network.5.w_out" and last[1]["shape"] == [4, 3]
+
+    def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
+        handle = safetensors.safe_open(*args, **kwargs)
+        with open(target, "r+b") as stream:
+            stream.truncate(size - 16)
+        return handle
+
+    monkeypatch.setattr(binary, "safe_open", cut_after_opening)
+    with pytest.raises(rf.CheckpointError) as caught:
+        rf.load(target, layers=[5])
+    assert caught.value.message == (
+        "expected 48 bytes of tensors, found 32: the file got shorter while it was read"
+    )
+
+
+class Trickle(io.FileIO):
+    """A file that gives at most 7 bytes a read, as a slow network file system may."""
+
+    def readinto(self, buffer: Any) -> int:
+        return super().readinto(memoryview(buffer).cast("B")[:7])
+
+
+@pytest.mark.parametrize("options", [{}, {"optimizer": False}, {"layers": (1,)}])
+def test_a_file_read_a_few_bytes_at_a_time_is_read_whole(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    checkpoint = random_checkpoint(vocab_size=5, embedding_dim=4, hidden_dim=8, max_seq_len=3)
+    target = tmp_path / "model.safetensors"
+    rf.save(checkpoint, target)
+    with Trickle(target) as stream:
+        source = Source.of_file(stream, str(target))
+        if "layers" in options:
+            assert read_parts(source, ReadOptions(**options)) == Parts.of(checkpoint, [1])
+        else:
+            assert read_source(source, ReadOptions(**options)).checkpoint == rf.load(
+                target, **options
+            )
 
 
 def _encode(checkpoint: rf.Checkpoint) -> bytes:

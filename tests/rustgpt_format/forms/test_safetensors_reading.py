@@ -111,18 +111,22 @@ def test_a_bad_value_is_named_alike_whether_found_before_or_while_keeping(
 
         monkeypatch.setattr(binary, "_read_checked", recorded)
     assert refusal(target) == plain
-    if stops:  # read up to the end of the chunk holding the value, and no further
+    if 4 * (first + element) < kept:  # read up to the end of the chunk holding the value
         at, total = first + element, (len(data) - start) // 4
         assert stops == [(True, start + 4 * min((at // chunk + 1) * chunk, total))]
 
 
+@pytest.mark.parametrize("kept", [64, 1 << 30], ids=["checked first", "checked while kept"])
 def test_a_file_cut_short_while_it_is_checked_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: int
 ) -> None:
+    """The message counts the bytes of the read that came short: the tensors past the
+    kept part (checked first), or all of them."""
     target = tmp_path / "model.safetensors"
     rf.save(CHECKPOINT, target)
     size = target.stat().st_size
-    small_bounds(monkeypatch, chunk=5, kept=64)
+    start, _ = offsets(target.read_bytes())
+    small_bounds(monkeypatch, chunk=5, kept=kept)
     opened = binary.safe_open
 
     def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
@@ -133,8 +137,11 @@ def test_a_file_cut_short_while_it_is_checked_is_refused(
 
     monkeypatch.setattr(binary, "safe_open", cut_after_opening)
     _, message = refusal(target)
-    assert message.endswith("the file got shorter while it was read")
-    assert message.startswith("expected ")
+    skipped = kept if kept < size - start else 0  # bytes before the read that came short
+    assert message == (
+        f"expected {size - start - skipped} bytes of tensors, found "
+        f"{size - 16 - start - skipped}: the file got shorter while it was read"
+    )
 
 
 def test_a_tensor_across_the_kept_part_is_named_by_its_first_bad_value(
@@ -153,4 +160,76 @@ def test_a_tensor_across_the_kept_part_is_named_by_its_first_bad_value(
     plain = refusal(target)
     assert plain[1].endswith("at [0, 1], found nan")
     small_bounds(monkeypatch, chunk=3, kept=4 * (first + floats // 2))
+    assert refusal(target) == plain
+
+
+def bad_at(floats: list[int], values: list[float]) -> bytes:
+    """The checkpoint's file with ``values`` at the given floats of its data region."""
+    data = rf.dumps(CHECKPOINT, form="safetensors")
+    start, _ = offsets(data)
+    for at, value in zip(floats, values, strict=True):
+        data = with_value(data, start + 4 * at, value)
+    return data
+
+
+def reads_while_keeping(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int]]:
+    """Each call of the reading that keeps the tensors: whether it stops, and where it ended."""
+    calls: list[tuple[bool, int]] = []
+    read_checked = binary._read_checked
+
+    def recorded(stream: Any, buffer: np.ndarray, *, stop: bool) -> int | None:
+        found = read_checked(stream, buffer, stop=stop)
+        calls.append((stop, stream.tell()))
+        return found
+
+    monkeypatch.setattr(binary, "_read_checked", recorded)
+    return calls
+
+
+@pytest.mark.parametrize(("at", "while_keeping"), [(39, True), (40, False)])
+def test_the_kept_part_ends_at_its_bound_in_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: int, while_keeping: bool
+) -> None:
+    """Kept: the first 160 bytes (40 floats). A bad 40th float is found by the read
+    that keeps, the 41st by the check before it."""
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(bad_at([at], [np.nan]))
+    plain = refusal(target)
+    small_bounds(monkeypatch, chunk=5, kept=160)
+    calls = reads_while_keeping(monkeypatch)
+    assert refusal(target) == plain
+    start, _ = offsets(target.read_bytes())
+    assert calls == ([(True, start + 4 * 40)] if while_keeping else [])
+
+
+def test_tensors_of_exactly_the_kept_size_are_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not past the bound: one read of everything, the validator naming the bad value."""
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(bad_at([3], [np.inf]))
+    plain = refusal(target)
+    size = target.stat().st_size
+    start, _ = offsets(target.read_bytes())
+    small_bounds(monkeypatch, chunk=5, kept=size - start)
+    calls = reads_while_keeping(monkeypatch)
+    assert refusal(target) == plain
+    assert calls == [(False, size)]
+
+
+def test_a_bad_value_just_before_the_kept_part_ends_names_its_tensor_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last value of a row is within the kept part, the next row's first past it:
+    the check past the part finds the second, and the error names the first."""
+    data = rf.dumps(CHECKPOINT, form="safetensors")
+    _, tensors = offsets(data)
+    name = max(tensors, key=lambda n: tensors[n][1])
+    first, _, cols = tensors[name]
+    target = tmp_path / "model.safetensors"
+    target.write_bytes(bad_at([first + cols - 1, first + cols], [np.nan, np.inf]))
+    plain = refusal(target)
+    assert plain[1].endswith(f"at [0, {cols - 1}], found nan")
+    small_bounds(monkeypatch, chunk=3, kept=4 * (first + cols))
+    monkeypatch.setattr(binary, "_read_checked", None)  # refused before any is kept
     assert refusal(target) == plain
