@@ -61,7 +61,7 @@ def _origin(symbol: str, size: int, source: str) -> str:
     """Where a dimension's value came from, for an error message."""
     if source == "config":
         return f"config.{DIM_NAMES[symbol]} = {size}"
-    return f"{DIM_NAMES[symbol]} = {size}" + (f", from {source}" if source else "")
+    return f"{DIM_NAMES[symbol]} = {size}" + (f", from {source}" if source != "" else "")
 
 
 class LayerBase(FormatModel):

@@ -103,3 +103,16 @@ def test_a_record_agreeing_with_the_config_spares_the_check() -> None:
     disagreeing = {id(attention): (attention, {"d": 5})}
     with pytest.raises(FieldError):
         check_shapes(checkpoint.config, checkpoint.vocab, checkpoint.network, disagreeing)
+
+
+def test_a_moment_after_an_absent_optimizer_is_still_checked() -> None:
+    """The optimizers are checked one by one: one that is null does not end the check."""
+    attention = tiny_checkpoint().network[1]
+    assert isinstance(attention, SelfAttention)
+    fields = attention.model_dump()
+    fields["optimizer_w_q"] = None  # absent, before the one at fault
+    fields["optimizer_w_k"]["v"] = np.zeros((4, 3), np.float32)
+    with pytest.raises(
+        ValueError, match=r"expected shape \(4, 4\) \(that of w_k\), found \(4, 3\)"
+    ):
+        SelfAttention.model_validate(fields)
