@@ -167,6 +167,18 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
         "expected the end of the file after the last layer, found 16 more bytes",
     ),
     (
+        "one trailing byte",
+        SMALL + b"\x00",
+        "",
+        "expected the end of the file after the last layer, found 1 more byte",
+    ),
+    (
+        "two trailing bytes",
+        SMALL + b"\x00\x00",
+        "",
+        "expected the end of the file after the last layer, found 2 more bytes",
+    ),
+    (
         "unknown enum variant",
         _patched(_NORM_AT, b"\x03", b"\x07"),
         "network[0]",
@@ -377,6 +389,13 @@ def test_hostile_bytes_are_refused_naming_the_place(data: bytes, path: str, mess
             "expected at most 2000 bytes of structure outside the float32 data "
             "(Limits.max_header_bytes; a layer counts as its JSON keys), found at least "
             "2439 by here",
+        ),
+        (
+            Limits(max_header_bytes=15),
+            "vocab.encode",  # its count's byte and 3 entries of at least 2 + 4 bytes each
+            "expected at most 15 bytes of structure outside the float32 data "
+            "(Limits.max_header_bytes; a layer counts as its JSON keys), found at least "
+            "19 by here",
         ),
     ],
 )
