@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rustgpt_format import SelfAttention
-from rustgpt_model.ops import Array, softmax
+from rustgpt_model.ops import Array, softmax, times_transposed
 
 KIND = SelfAttention
 
@@ -87,10 +87,9 @@ def backward(layer: SelfAttention, cache: Cache, grad_output: Array, grad: SelfA
     stacked = _stacked(layer.w_q, layer.w_k, layer.w_v)
     if stacked is None:
         stacked = np.stack((layer.w_q, layer.w_k, layer.w_v))
-    # Σ_i grads[i] @ w_iᵀ, summed in that order; as w_i @ grads[i]ᵀ, which BLAS computes
-    # faster and to the same bits, then turned back
-    products = np.matmul(stacked, grads.transpose(0, 2, 1))  # (3, d, T)
-    grad_x: Array = np.add(np.add.reduce(products, axis=0).T, grad_output)  # + the residual
+    # Σ_i grads[i] @ w_iᵀ, summed in that order
+    products = times_transposed(grads, stacked)  # (3, T, d)
+    grad_x: Array = np.add(np.add.reduce(products, axis=0), grad_output)  # + the residual
     return grad_x
 
 

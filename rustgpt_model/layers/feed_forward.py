@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rustgpt_format import FeedForward
-from rustgpt_model.ops import Array
+from rustgpt_model.ops import Array, times_transposed
 
 KIND = FeedForward
 
@@ -41,10 +41,10 @@ def backward(layer: FeedForward, cache: Cache, grad_output: Array, grad: FeedFor
     x, hidden = cache
     np.matmul(hidden.T, grad_output, out=grad.w2)  # (h, d)
     np.add.reduce(grad_output, axis=0, keepdims=True, out=grad.b2)  # (1, d)
-    # G Wᵀ as (W Gᵀ)ᵀ: BLAS computes that faster here, to the same bits
-    grad_hidden = np.ascontiguousarray((layer.w2 @ grad_output.T).T)  # (T, h)
+    grad_hidden = np.ascontiguousarray(times_transposed(grad_output, layer.w2))  # (T, h)
     grad_hidden *= hidden > 0  # ReLU'(z) = 1 where z > 0, and ReLU(z) > 0 exactly there
     np.matmul(x.T, grad_hidden, out=grad.w1)  # (d, h)
     np.add.reduce(grad_hidden, axis=0, keepdims=True, out=grad.b1)  # (1, h)
-    grad_x: Array = np.add((layer.w1 @ grad_hidden.T).T, grad_output)  # (T, d), + the residual
+    # (T, d), + the residual
+    grad_x: Array = np.add(times_transposed(grad_hidden, layer.w1), grad_output)
     return grad_x

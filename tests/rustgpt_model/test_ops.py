@@ -3,8 +3,9 @@
 import math
 
 import numpy as np
+import pytest
 
-from rustgpt_model.ops import softmax
+from rustgpt_model.ops import softmax, times_transposed
 
 
 def test_rows_are_the_softmax_of_each_row() -> None:
@@ -32,3 +33,23 @@ def test_out_computes_in_place_and_leaves_the_input_otherwise() -> None:
     assert z is x  # the result is written into x
     np.testing.assert_array_equal(x, y)
     np.testing.assert_allclose(x, [[0.25, 0.75]], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [
+        ((5, 3), (4, 3)),  # a gradient (T, n) by a weight matrix (m, n)
+        ((1, 3), (4, 3)),  # a single row
+        ((2, 5, 3), (2, 4, 3)),  # stacks multiply pairwise (the attention's three weights)
+    ],
+)
+def test_times_transposed_is_a_times_b_transposed(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...]
+) -> None:
+    rng = np.random.default_rng(len(a_shape))
+    a = rng.standard_normal(a_shape).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    found = times_transposed(a, b)
+    expected = np.matmul(a.astype(np.float64), np.swapaxes(b.astype(np.float64), -1, -2))
+    assert (found.shape, found.dtype) == (expected.shape, np.float32)
+    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)
