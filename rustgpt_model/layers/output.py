@@ -31,22 +31,26 @@ def _project(x: Array, w_out: Array) -> Array:
     """X w_out, each block of 64 columns as the same (T, d) x (d, 64) product.
 
     BLAS picks its kernel (and so the rounding of a column) by the whole product's
-    shape and alignment: one product over all V columns would change a word's logit
-    in the last bits when the vocabulary grows. With blocks of one fixed shape (the
-    last one padded with zeros, a single row doubled so that no block becomes a
-    matrix-vector product) a column's logit depends on X and its own column only, so
-    ``extend_vocab`` keeps every old logit to the bit.
+    shape: one product over all V columns would change a word's logit in the last bits
+    when the vocabulary grows. With blocks of one fixed shape (the last one padded with
+    zeros, a single row doubled so that no block becomes a matrix-vector product) a
+    column's logit depends on X and its own column only, so ``extend_vocab`` keeps every
+    old logit to the bit. The full blocks are views of w_out and the products are written
+    straight into the logits' rows (BLAS takes the row strides), so only the last block
+    is copied.
     """
     d, V = w_out.shape
     count, full = -(-V // _COLUMNS), V // _COLUMNS
-    blocks = np.zeros((count, d, _COLUMNS), w_out.dtype)  # (n, d, 64)
-    blocks[:full] = w_out[:, : full * _COLUMNS].reshape(d, full, _COLUMNS).transpose(1, 0, 2)
-    if V % _COLUMNS:
-        blocks[full, :, : V % _COLUMNS] = w_out[:, full * _COLUMNS :]
     rows = x if x.shape[0] > 1 else np.concatenate([x, x])  # (T', d)
-    out = np.matmul(rows, blocks)  # (n, T', 64)
-    logits: Array = out.transpose(1, 0, 2).reshape(len(rows), count * _COLUMNS)[: len(x), :V]
-    return np.ascontiguousarray(logits)  # (T, V)
+    out = np.empty((len(rows), count * _COLUMNS), w_out.dtype)  # (T', n·64)
+    out_blocks = out.reshape(len(rows), count, _COLUMNS).transpose(1, 0, 2)  # (n, T', 64) view
+    blocks = w_out[:, : full * _COLUMNS].reshape(d, full, _COLUMNS).transpose(1, 0, 2)  # view
+    np.matmul(rows, blocks, out=out_blocks[:full])
+    if V % _COLUMNS:
+        last = np.zeros((d, _COLUMNS), w_out.dtype)  # (d, 64)
+        last[:, : V % _COLUMNS] = w_out[:, full * _COLUMNS :]
+        np.matmul(rows, last, out=out_blocks[full])
+    return np.ascontiguousarray(out[: len(x), :V])  # (T, V)
 
 
 def backward(
