@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import mmap
 import random
 import time
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
 import rustgpt_format as rf
-from rustgpt_format import CheckpointError, Limits
-from rustgpt_format.bincode import decode, encode
+from rustgpt_format import CheckpointError, Limits, boundary, buffers
+from rustgpt_format.bincode import decode, encode, reading
+from rustgpt_format.buffers import Buffer, Releaser
 from rustgpt_format.codec import encode as encode_json
 from rustgpt_format.codec import parse
 from rustgpt_format.dialect import rustgpt_document, to_rustgpt
@@ -522,3 +525,65 @@ def test_a_file_of_exactly_max_elements_numbers_is_read_one_fewer_refused() -> N
     with pytest.raises(CheckpointError) as caught:
         decode(TINY, limits=Limits(max_elements=total - 1))
     assert caught.value.path == "network[5].OutputProjection.optimizer.v.data"
+
+
+# --- the pass over the bytes ----------------------------------------------------------
+
+
+def test_an_array_is_read_a_chunk_at_a_time_each_number_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An array is checked finite and copied a chunk at a time (1 MiB; 4 numbers here),
+    each number once, and the bytes behind the pass are given back as it goes: up to the
+    end of each chunk read, never past it (issue 15: of a mapped file the process holds
+    a chunk, not the array's bytes beside its copy)."""
+    values = [float(index) for index in range(10)]
+    data = SMALL[: -len(array_bytes(1, 2))] + array_bytes(1, 10, values)  # the last moment
+    monkeypatch.setattr(reading, "_CHUNK_FLOATS", 4)
+    looked_at: list[int] = []
+    given_back: list[int] = []
+
+    def all_finite(chunk: np.ndarray) -> bool:
+        looked_at.append(chunk.size)
+        return boundary.all_finite(chunk)
+
+    class Recording(Releaser):
+        def upto(self, position: int) -> None:
+            given_back.append(position)
+            super().upto(position)
+
+    monkeypatch.setattr(reading, "all_finite", all_finite)
+    monkeypatch.setattr(reading, "Releaser", Recording)
+    document = decode(data)
+    assert document["network"][0]["LayerNorm"]["optimizer_beta"]["v"]["data"].tolist() == values
+    assert looked_at == [*[2] * 5, 4, 4, 2]  # five arrays of 2, then 10 in three chunks
+    assert given_back[-3:] == [len(data) - 24, len(data) - 8, len(data)]
+    assert given_back == sorted(given_back)
+    with pytest.raises(CheckpointError) as caught:  # in the third chunk, at its second
+        decode(data[:-4] + f32_bytes(float("nan")))
+    assert caught.value.path == "network[0].LayerNorm.optimizer_beta.v.data[9]"
+
+
+def test_a_mapped_file_reads_as_its_bytes_and_is_given_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large file comes as a read-only map: it decodes as its bytes do, and once read
+    all its pages are given back, from the first (a second pass reads them again)."""
+    path = tmp_path / "trained.bin"
+    path.write_bytes(TRAINED)
+    released: list[tuple[object, int, int]] = []
+
+    def release(buffer: Buffer, start: int, end: int) -> None:
+        released.append((buffer, start, end))
+        buffers.release(buffer, start, end)
+
+    monkeypatch.setattr(reading, "release", release)
+    with path.open("rb") as stream:
+        view = buffers.mapped(stream)
+        assert isinstance(view, mmap.mmap)
+        try:
+            same(decode(view), decode(TRAINED))
+            buffer, start, end = released[0]
+            assert buffer is view and start - start % mmap.PAGESIZE == 0 and end >= len(TRAINED)
+        finally:
+            view.close()
