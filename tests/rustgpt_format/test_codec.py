@@ -448,3 +448,59 @@ def test_a_value_that_is_not_finite_is_refused_by_encode_naming_it() -> None:
 def test_encode_refuses_an_indent_other_than_two() -> None:
     with pytest.raises(ValueError, match=r"^indent: expected None or 2, found 4$"):
         codec.encode(tiny_checkpoint(), indent=4)
+
+
+ZEROS = b'{"w": {"v": 1, "dim": [1, 1000], "data": [' + b",".join([b"0"] * 1000) + b"]}}"
+
+
+@pytest.mark.parametrize(
+    ("checked_first", "spilled"),
+    [(4 * 1001, False), (4 * 1001 - 1, True)],
+    ids=["at the bound", "one byte below"],
+)
+def test_the_arrays_are_checked_first_when_their_text_could_hold_more_than_the_bound(
+    checked_first: int, spilled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text bounds the numbers of each array without a count (n numbers take 2n + 1
+    bytes at least; 2001 bytes are taken to hold at most 1001): arrays whose text could
+    hold more than CHECKED_FIRST bytes of float32 are checked first, each written to a
+    temporary file; the others are decoded in one pass, with no file."""
+    made: list[BinaryIO] = []
+    make = tempfile.TemporaryFile
+
+    def spy() -> BinaryIO:
+        made.append(make())
+        return made[-1]
+
+    monkeypatch.setattr(codec, "CHECKED_FIRST", checked_first)
+    monkeypatch.setattr(tempfile, "TemporaryFile", spy)
+    data = codec.parse(ZEROS)["w"]["data"]
+    assert (len(made) == 1, data.tolist()) == (spilled, [0.0] * 1000)
+
+
+@pytest.mark.parametrize("claimed", [80_000, 80_001], ids=["its count", "one more"])
+def test_a_large_array_is_counted_checked_and_read_back_in_the_check_first_path(
+    claimed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An array past a chunk of text (400 kB here) is counted by its commas: the
+    validator sees a stand-in of that many numbers, then the numbers read back; one
+    whose dim claims another count is not decoded (its size alone is refused)."""
+    values = np.arange(80_000, dtype=np.float32) / 4  # exact in float32, up to 8 digits
+    numbers = b",".join(str(float(value)).encode() for value in values)
+    text = b'{"w": {"v": 1, "dim": [1, %d], "data": [%s]}}' % (claimed, numbers)
+    assert len(numbers) > codec._CHUNK
+    seen: list[int] = []
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    document = codec.parse(text, check=lambda document: seen.append(document["w"]["data"].size))
+    data = document["w"]["data"]
+    assert (seen, data.size) == ([80_000], 80_000)
+    if claimed == values.size:
+        assert data.view(np.uint32).tolist() == values.view(np.uint32).tolist()
+    else:
+        assert not data.any() and data.strides == (0,)  # a stand-in, not the numbers
+
+
+def test_a_zero_with_a_negative_exponent_after_a_negative_number_stays_positive() -> None:
+    """Only a minus sign that starts the zero's own text makes it -0.0."""
+    data = codec.parse(b'{"w": {"data": [1, -2, 0e-5, -0e-5]}}')["w"]["data"]
+    assert data.view(np.uint32).tolist()[2:] == [0, 0x80000000]
