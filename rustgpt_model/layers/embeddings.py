@@ -29,6 +29,11 @@ def backward(layer: Embeddings, token_ids: Array, grad_output: Array, grad: Embe
     The embeddings are the first layer: there is no input gradient to return.
     """
     grad.token_embeddings.fill(0)  # (V, d)
-    np.add.at(grad.token_embeddings, token_ids, grad_output)  # a token may repeat
+    if len(set(token_ids.tolist())) == len(token_ids):
+        # each token once: its row is 0 + its gradient, as np.add.at would make it (+ 0
+        # turns a -0 into +0 as that addition does) at a sixth of add.at's cost
+        grad.token_embeddings[token_ids] = grad_output + 0  # (T, d)
+    else:
+        np.add.at(grad.token_embeddings, token_ids, grad_output)  # a repeated token's sum
     grad.positional_embeddings.fill(0)  # (L, d)
     grad.positional_embeddings[: len(token_ids)] = grad_output  # (T, d)

@@ -37,3 +37,18 @@ def test_backward_is_the_true_gradient_with_a_repeated_token() -> None:
     for name in ("token_embeddings", "positional_embeddings"):
         error = relative_error(getattr(grad, name), numeric_gradient(loss, getattr(layer, name)))
         assert error <= RELATIVE_TOLERANCE, (name, error)
+
+
+def test_backward_with_each_token_once_writes_the_bits_add_at_writes() -> None:
+    """Distinct tokens take a plain assignment: the bits of adding to a zero row, -0 included."""
+    layer = random_checkpoint(vocab_size=6, embedding_dim=4, hidden_dim=4, max_seq_len=5).network[0]
+    ids = np.array([4, 1, 3])
+    grad_output = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    grad_output[1, 2] = -0.0  # 0 + (-0) is +0
+    grad = gradient_like(layer)
+    grad.token_embeddings += 1  # stale values must be overwritten
+    embeddings.backward(layer, ids, grad_output, grad)
+    expected = np.zeros_like(layer.token_embeddings)
+    np.add.at(expected, ids, grad_output)
+    assert grad.token_embeddings.tobytes() == expected.tobytes()
+    assert not np.signbit(grad.token_embeddings[1, 2])
