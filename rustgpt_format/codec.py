@@ -217,10 +217,6 @@ class _Found:
     text: bytes
     located: dict[str, int]
 
-    def path(self, name: str) -> str:
-        """The document path of the array ``name`` stands for."""
-        return path_at(self.text, offset=self.located[name])
-
 
 def _without(
     raw: Buffer,
