@@ -303,6 +303,41 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
         "network[0].LayerNorm.optimizer_gamma.beta1",
         "expected a float32 (4 bytes), found 2 bytes before the end of the file (truncated)",
     ),
+    # Each part of the vocab: its count, ids and words, cut or claiming too much.
+    (
+        "truncated inside an encode map's token id",  # 251 and 1 of its 2 bytes
+        _cut(4, b"\x00") + b"\xfb\x01",
+        'vocab.encode["hi"]',
+        "expected a token id (2 bytes), found 1 byte before the end of the file (truncated)",
+    ),
+    (
+        "a decode map claiming 2**60 entries",
+        _patched(11, b"\x02\x00", b"\xfd" + (2**60).to_bytes(8, "little") + b"\x00"),
+        "vocab.decode",
+        f"expected at most {(len(SMALL) - 12) // 2} entries (each takes at least 2 bytes and "
+        f"{len(SMALL) - 12} remain), found a length of {2**60} (truncated or damaged file)",
+    ),
+    (
+        "truncated inside a decode map's token id",  # 253 and 3 of its 8 bytes
+        _cut(12, b"\x00") + b"\xfd\x00\x00\x00",
+        "vocab.decode",
+        "expected the token id of entry 0 (8 bytes), found 3 bytes before the end of the file "
+        "(truncated)",
+    ),
+    (
+        "truncated in a decode map's word",  # 5 bytes claimed, 2 there
+        _cut(13, b"\x02hi") + b"\x05hi",
+        'vocab.decode["0"]',
+        "expected the UTF-8 bytes of a word (5 bytes), found 2 bytes before the end of the "
+        "file (truncated)",
+    ),
+    (
+        "a word list claiming 2**60 words",
+        _patched(22, b"\x02\x02", b"\xfd" + (2**60).to_bytes(8, "little") + b"\x02"),
+        "vocab.words",
+        f"expected at most {len(SMALL) - 23} words (each takes at least 1 byte and "
+        f"{len(SMALL) - 23} remain), found a length of {2**60} (truncated or damaged file)",
+    ),
     # A file cut inside a usize or an array's header. Each cut leaves at least 31 bytes
     # per layer after the layer count (the fewest a layer takes), so that count does not
     # refuse the file first.
@@ -412,6 +447,33 @@ def test_limits_bound_what_a_file_may_claim(limits: Limits, path: str, message: 
             "; to read it anyway, pass limits=Limits(...) with a higher bound"
         )
         == message
+    )
+
+
+@pytest.mark.parametrize(
+    ("bound", "path", "found"),
+    [
+        (12, "vocab.encode", 13),  # its count (1 byte) and 2 entries of at least 2 + 4
+        (18, "vocab.encode", 19),  # its 11 bytes and 2 entries of 4
+        (31, "vocab.decode", 32),  # 12 bytes and 8 so far, 2 entries of at least 2 + 4
+        (37, "vocab.decode", 38),  # 22 bytes and 2 * 2 entries of 4
+        (48, "vocab.words", 49),  # 23 bytes and 16 so far, 2 words of at least 1 + 4
+        (54, "vocab.words", 55),  # 31 bytes and 3 * 2 entries of 4
+    ],
+)
+def test_each_part_of_the_vocab_counts_against_max_header_bytes(
+    bound: int, path: str, found: int
+) -> None:
+    """Each map or list is charged on its count, before its entries are read, and again
+    for what its entries took (4 bytes each beyond their own: JSON's quotes, colon and
+    comma)."""
+    with pytest.raises(CheckpointError) as caught:
+        decode(SMALL, limits=Limits(max_header_bytes=bound))
+    assert (caught.value.path, caught.value.message) == (
+        path,
+        f"expected at most {bound} bytes of structure outside the float32 data "
+        "(Limits.max_header_bytes; a layer counts as its JSON keys), found at least "
+        f"{found} by here; to read it anyway, pass limits=Limits(...) with a higher bound",
     )
 
 
