@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import random
 import tempfile
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import rustgpt_format as rf
-from rustgpt_format import codec
+from rustgpt_format import buffers, codec
 from rustgpt_format.examples import tiny_checkpoint
 from rustgpt_format.limits import Limits
 from tests.strategies import checkpoints
@@ -504,3 +506,81 @@ def test_a_zero_with_a_negative_exponent_after_a_negative_number_stays_positive(
     """Only a minus sign that starts the zero's own text makes it -0.0."""
     data = codec.parse(b'{"w": {"data": [1, -2, 0e-5, -0e-5]}}')["w"]["data"]
     assert data.view(np.uint32).tolist()[2:] == [0, 0x80000000]
+
+
+def _large_array(count: int, dim: bytes = b'"dim": [1, %d], ') -> tuple[np.ndarray, bytes]:
+    """``count`` float32 numbers (exact in 8 digits) and a document holding them, past a
+    chunk of text."""
+    values = np.arange(count, dtype=np.float32) / 4
+    numbers = b",".join(str(float(value)).encode() for value in values)
+    head = dim % count if b"%d" in dim else dim
+    return values, b'{"w": {"v": 1, ' + head + b'"data": [' + numbers + b"]}}"
+
+
+TINY_NUMBERS = sum(array.size for _, array in all_arrays(tiny_checkpoint()))
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [(codec.encode(tiny_checkpoint()), TINY_NUMBERS), (_large_array(80_000)[1], 80_000)],
+    ids=["small arrays", "an array past a chunk"],
+)
+def test_exactly_max_elements_numbers_are_read_one_fewer_refused(text: bytes, numbers: int) -> None:
+    codec.parse(text, limits=Limits(max_elements=numbers))
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(text, limits=Limits(max_elements=numbers - 1))
+    assert caught.value.message.startswith(
+        f"expected at most {numbers - 1} numbers in all arrays (Limits.max_elements), "
+        "found more by this array"
+    )
+
+
+@pytest.mark.parametrize("dim", [b"", b'"dim": [80000], '], ids=["no dim", "a dim of one number"])
+def test_a_large_array_without_a_two_number_dim_is_counted_and_read_whole(dim: bytes) -> None:
+    """No claim to go by: the reader counts the commas itself, and the validator names
+    the dim."""
+    values, text = _large_array(80_000, dim)
+    data = codec.parse(text)["w"]["data"]
+    assert data.view(np.uint32).tolist() == values.view(np.uint32).tolist()
+
+
+def test_white_space_past_a_chunk_before_the_closing_bracket_ends_the_array() -> None:
+    """No comma within a chunk of the end: the last chunk stops at the "]", not at a
+    comma after it."""
+    values, text = _large_array(80_000)
+    text = text.replace(b"]}}", b" " * (codec._CHUNK + 10) + b'], "x": [1, 2]}}')
+    document = codec.parse(text)
+    assert document["w"]["x"] == [1, 2]
+    assert document["w"]["data"].view(np.uint32).tolist() == values.view(np.uint32).tolist()
+
+
+def test_an_empty_array_after_a_chunk_of_text_is_an_empty_array() -> None:
+    text = b'{"pad": "' + b"x" * codec._CHUNK + b'", "w": {"v": 1, "dim": [0, 0], "data": []}}'
+    data = codec.parse(text, limits=Limits(max_string_chars=codec._CHUNK))["w"]["data"]
+    assert (type(data), data.dtype, data.shape) == (np.ndarray, np.float32, (0,))
+
+
+def test_a_refused_large_document_never_holds_a_large_array_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checked first, a large array is decoded a chunk at a time and written to the
+    spill: a document the validator refuses costs a chunk, not the array's float32
+    (chunks, and the window its commas are counted in, of 4 kB here, for an array of
+    800 kB)."""
+    text = b'{"w": {"v": 1, "dim": [1, 200000], "data": [' + b"0," * 199_999 + b"0]}}"
+    monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    monkeypatch.setattr(codec, "_CHUNK", 1 << 12)
+    monkeypatch.setattr(buffers, "_COUNTED", 1 << 12)
+
+    def refuse(document: object) -> None:
+        raise rf.CheckpointError("refused")
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with pytest.raises(rf.CheckpointError):
+            codec.parse(text, check=refuse)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 400_000, f"{peak / 1e3:.0f} kB"
