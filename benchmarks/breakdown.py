@@ -41,7 +41,8 @@ LOAD = [
     ("  the library's header check (safe_open)", binary, "safe_open"),
     ("  metadata: parse the document JSON (codec)", binary, "_document"),
     ("  tensors named and shaped", binary, "_shapes"),
-    ("  claims and names", binary, "_claims"),
+    ("  claims: the tensors the document asks for", binary, "_claims"),
+    ("  names: those the file holds, compared", binary, "_check_names"),
     ("  read tensors, checked per chunk", binary, "_read_all"),
     ("validate (models, §6; finite arrays skipped)", rustgpt_format.migrations, "validated"),
 ]
