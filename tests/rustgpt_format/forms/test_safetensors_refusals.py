@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import rustgpt_format as rf
@@ -389,11 +390,19 @@ def test_the_tensors_of_a_layer_the_metadata_cannot_place_are_named(
 ) -> None:
     """Only that layer's tensors: the layers after it are read as usual."""
     data = with_document(lambda document: change(document["network"]))
-    error = from_file(data, tmp_path) if source == "file" else from_bytes(data)
-    assert problems(error) == [
+    expected = [
         ("", f"unexpected tensor `{name}`: the checkpoint in __metadata__ has no place for it")
         for name in layer_one_tensors()
     ]
+    error = from_file(data, tmp_path) if source == "file" else from_bytes(data)
+    assert problems(error) == expected
+    # and so when only another layer is asked for
+    if source == "file":
+        partial = refusal(lambda: rf.load(tmp_path / "model.safetensors", layers=[0]))
+    else:
+        bytes_source = Source(name="<bytes>", data=data)
+        partial = refusal(lambda: read_parts(bytes_source, ReadOptions(layers=(0,))))
+    assert problems(partial) == expected
 
 
 def test_a_network_that_is_no_list_places_no_tensor(tmp_path: Path) -> None:
@@ -420,6 +429,21 @@ def test_from_bytes_a_partial_load_reads_the_layers_asked_for() -> None:
         assert parts == Parts.of(tiny_checkpoint(), layers)
     weights = rf.loads(DATA, optimizer=False)
     assert all(state is None for layer in weights.network for state in layer.optimizers().values())
+
+
+def test_from_bytes_the_layers_not_asked_for_are_not_checked() -> None:
+    """NaN in every number of the first and last layers: the blocks still load."""
+    header, body = header_and_body()
+    damaged = bytearray(body)
+    for name, entry in header.items():
+        if name.startswith(("network.0.", "network.5.")):
+            start, end = entry["data_offsets"]
+            damaged[start:end] = np.full((end - start) // 4, np.nan, np.float32).tobytes()
+    data = join(header, bytes(damaged))
+    with pytest.raises(rf.CheckpointError, match="finite"):
+        rf.loads(data)
+    parts = read_parts(Source(name="<bytes>", data=data), ReadOptions(layers=("blocks",)))
+    assert parts == Parts.of(tiny_checkpoint(), ["blocks"])
 
 
 def without(name: str) -> bytes:
