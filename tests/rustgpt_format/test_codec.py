@@ -488,7 +488,9 @@ def test_a_large_array_is_counted_checked_and_read_back_in_the_check_first_path(
     validator sees a stand-in of that many numbers, then the numbers read back; one
     whose dim claims another count is not decoded (its size alone is refused)."""
     values = np.arange(80_000, dtype=np.float32) / 4  # exact in float32, up to 8 digits
-    numbers = b",".join(str(float(value)).encode() for value in values)
+    texts = [str(float(value)).encode() for value in values]
+    texts[70_000], values[70_000] = b"-0", -0.0  # its sign is the text's, past a chunk
+    numbers = b",".join(texts)
     text = b'{"w": {"v": 1, "dim": [1, %d], "data": [%s]}}' % (claimed, numbers)
     assert len(numbers) > codec._CHUNK
     seen: list[int] = []
@@ -584,3 +586,17 @@ def test_a_refused_large_document_never_holds_a_large_array_whole(
     finally:
         tracemalloc.stop()
     assert peak < 400_000, f"{peak / 1e3:.0f} kB"
+
+
+def test_a_mapped_document_is_read_a_chunk_at_a_time(tmp_path: Path) -> None:
+    """A large file is read from a read-only map (its pages are the file's), each chunk
+    of numbers given back once decoded."""
+    values, text = _large_array(200_000)  # 1.6 MB: several chunks
+    path = tmp_path / "large.json"
+    path.write_bytes(text)
+    with path.open("rb") as stream:
+        mapped = buffers.mapped(stream)
+        assert mapped is not None
+        with mapped:
+            data = codec.parse(mapped)["w"]["data"]
+    assert data.view(np.uint32).tolist() == values.view(np.uint32).tolist()
