@@ -36,8 +36,10 @@ def _project(x: Array, w_out: Array) -> Array:
     zeros, a single row doubled so that no block becomes a matrix-vector product) a
     column's logit depends on X and its own column only, so ``extend_vocab`` keeps every
     old logit to the bit. The full blocks are views of w_out and the products are written
-    straight into the logits' rows (BLAS takes the row strides), so only the last block
-    is copied.
+    straight into the logits' rows, so only the last block is copied: BLAS takes those
+    row strides as its leading dimensions, which pick no kernel and change no rounding
+    (OpenBLAS's case; ``test_old_logits_keep_their_bits_when_the_vocabulary_grows``
+    checks it, each new V moving every stride).
     """
     d, V = w_out.shape
     count, full = -(-V // _COLUMNS), V // _COLUMNS
