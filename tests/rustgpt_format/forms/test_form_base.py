@@ -176,6 +176,9 @@ def test_a_mapped_file_past_the_bound_is_refused_before_it_is_mapped(tmp_path: P
     target = tmp_path / "data"
     target.write_bytes(bytes(200))
     with target.open("rb") as stream:
+        whole = Source.of_file(stream, str(target)).buffer(rf.Limits(max_file_bytes=200))
+        assert not isinstance(whole, bytes) and len(whole) == 200  # exactly the bound: mapped
+        del whole
         source = Source.of_file(stream, str(target))
         with pytest.raises(rf.CheckpointError) as caught:
             source.buffer(rf.Limits(max_file_bytes=199))
