@@ -8,6 +8,7 @@ import time
 import tracemalloc
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -649,3 +650,42 @@ def test_a_mapped_file_reads_as_its_bytes_and_is_given_back_whole(
             assert buffer is view and start - start % mmap.PAGESIZE == 0 and end >= len(TRAINED)
         finally:
             view.close()
+
+
+@pytest.mark.parametrize("kind", [bytearray, memoryview])
+def test_bytes_in_a_bytearray_or_memoryview_are_read_as_bytes(kind: type) -> None:
+    same(decode(kind(SMALL)), small_document())
+
+
+def test_a_file_of_exactly_max_file_bytes_is_read_one_byte_more_refused() -> None:
+    same(decode(SMALL, limits=Limits(max_file_bytes=len(SMALL))), small_document())
+    with pytest.raises(CheckpointError) as caught:
+        decode(SMALL, limits=Limits(max_file_bytes=len(SMALL) - 1))
+    assert caught.value.message.startswith(
+        f"expected at most {len(SMALL) - 1} bytes (Limits.max_file_bytes), found {len(SMALL)}"
+    )
+
+
+def test_past_the_threshold_each_number_is_checked_once_in_the_first_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file of CHECKED_FIRST bytes is read in one pass; one byte more, twice: the
+    arrays checked finite in the first (stand-ins, shown to ``check``), copied unchecked
+    in the second."""
+    looked_at: list[int] = []
+
+    def all_finite(chunk: np.ndarray) -> bool:
+        looked_at.append(chunk.size)
+        return boundary.all_finite(chunk)
+
+    monkeypatch.setattr(reading, "all_finite", all_finite)
+    shown: list[dict[str, Any]] = []
+    monkeypatch.setattr(reading, "CHECKED_FIRST", len(SMALL))
+    same(decode(SMALL, check=shown.append), small_document())
+    assert shown == [] and looked_at == [2] * 6
+    looked_at.clear()
+    monkeypatch.setattr(reading, "CHECKED_FIRST", len(SMALL) - 1)
+    same(decode(SMALL, check=shown.append), small_document())
+    assert looked_at == [2] * 6
+    (stand_ins,) = shown
+    assert stand_ins["network"][0]["LayerNorm"]["gamma"]["data"].strides == (0,)
