@@ -600,3 +600,42 @@ def test_a_mapped_document_is_read_a_chunk_at_a_time(tmp_path: Path) -> None:
         with mapped:
             data = codec.parse(mapped)["w"]["data"]
     assert data.view(np.uint32).tolist() == values.view(np.uint32).tolist()
+
+
+def test_an_array_longer_than_the_scan_window_is_found_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run of number characters is scanned a window at a time (16 MiB; 4 kB here):
+    an array across many windows is still one numeric array, decoded as float32."""
+    monkeypatch.setattr(codec, "_SCANNED", 1 << 12)
+    values, text = _large_array(80_000)
+    data = codec.parse(text)["w"]["data"]
+    assert (type(data), data.view(np.uint32).tolist()) == (
+        np.ndarray,
+        values.view(np.uint32).tolist(),
+    )
+
+
+@pytest.mark.parametrize("scanned", [1 << 24, 1 << 12], ids=["default window", "4 kB window"])
+def test_a_document_cut_inside_an_array_is_refused_where_it_ends(
+    scanned: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codec, "_SCANNED", scanned)
+    text = b'{"w": {"data": [' + b"1, " * 3000 + b"2"
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(text)
+    assert caught.value.message == (
+        "expected a JSON document, found invalid JSON: unexpected end of data: "
+        f"line 1 column {len(text) + 1} (char {len(text)})"
+    )
+
+
+@pytest.mark.parametrize("size", [4096, 4097, 10_000])
+def test_white_space_across_scan_windows_is_an_empty_file(
+    size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codec, "_SCANNED", 1 << 12)
+    with pytest.raises(rf.CheckpointError) as caught:
+        codec.parse(b" " * size)
+    assert caught.value.message == "expected a JSON document, found an empty file"
+    assert codec.parse(b" " * size + b"[]") == []
