@@ -588,9 +588,13 @@ def test_a_refused_large_document_never_holds_a_large_array_whole(
     assert peak < 400_000, f"{peak / 1e3:.0f} kB"
 
 
-def test_a_mapped_document_is_read_a_chunk_at_a_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scanned", [1 << 24, 1 << 12], ids=["default window", "4 kB window"])
+def test_a_mapped_document_is_read_a_chunk_at_a_time(
+    scanned: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A large file is read from a read-only map (its pages are the file's), each chunk
-    of numbers given back once decoded."""
+    of numbers, and each window of text scanned, given back once read."""
+    monkeypatch.setattr(codec, "_SCANNED", scanned)
     values, text = _large_array(200_000)  # 1.6 MB: several chunks
     path = tmp_path / "large.json"
     path.write_bytes(text)
