@@ -87,6 +87,27 @@ def test_a_file_that_grew_after_it_was_opened_is_read_to_its_end(tmp_path: Path)
         assert source.size == 150
 
 
+@pytest.mark.parametrize(("bound", "read"), [(150, True), (149, False)])
+def test_a_file_that_grew_is_bounded_at_its_new_size(
+    tmp_path: Path, bound: int, read: bool
+) -> None:
+    """100 bytes when opened, 150 when read: the bytes past the first 100 are counted."""
+    target = tmp_path / "data"
+    target.write_bytes(bytes(100))
+    with target.open("rb") as stream:
+        source = Source.of_file(stream, str(target))
+        with target.open("ab") as more:
+            more.write(b"x" * 50)
+        if read:
+            assert source.data(rf.Limits(max_file_bytes=bound)) == bytes(100) + b"x" * 50
+            return
+        with pytest.raises(rf.CheckpointError) as caught:
+            source.data(rf.Limits(max_file_bytes=bound))
+    assert caught.value.message == (
+        f"expected at most 149 bytes (Limits.max_file_bytes), found 150{HINT}"
+    )
+
+
 def test_a_file_that_grew_past_the_bound_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "data"
     target.write_bytes(bytes(100))
@@ -138,6 +159,9 @@ class Unseekable(io.BufferedReader):
     def seekable(self) -> bool:
         return False
 
+    def seek(self, offset: int, whence: int = 0) -> int:
+        raise io.UnsupportedOperation("seek")
+
 
 def test_a_file_that_cannot_seek_is_read_on_from_its_head(tmp_path: Path) -> None:
     target = tmp_path / "data"
@@ -184,6 +208,23 @@ def test_a_mapped_file_past_the_bound_is_refused_before_it_is_mapped(tmp_path: P
             source.buffer(rf.Limits(max_file_bytes=199))
     assert caught.value.message == (
         f"expected at most 199 bytes (Limits.max_file_bytes), found 200{HINT}"
+    )
+
+
+@pytest.mark.usefixtures("mapped_from_100")
+def test_a_file_that_grew_past_the_bound_before_it_was_mapped_is_refused(tmp_path: Path) -> None:
+    """Within the bound when opened, past it when mapped: the map is not kept, and the
+    bytes read instead are refused."""
+    target = tmp_path / "data"
+    target.write_bytes(bytes(200))
+    with target.open("rb") as stream:
+        source = Source.of_file(stream, str(target))
+        with target.open("ab") as more:
+            more.write(bytes(100))
+        with pytest.raises(rf.CheckpointError) as caught:
+            source.buffer(rf.Limits(max_file_bytes=250))
+    assert caught.value.message == (
+        f"expected at most 250 bytes (Limits.max_file_bytes), found 300{HINT}"
     )
 
 
