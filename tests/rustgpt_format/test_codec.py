@@ -643,3 +643,24 @@ def test_white_space_across_scan_windows_is_an_empty_file(
         codec.parse(b" " * size)
     assert caught.value.message == "expected a JSON document, found an empty file"
     assert codec.parse(b" " * size + b"[]") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (b'{"\\"data": [1, 2]}', '"data'),  # an escaped quote, then data": a key of 5
+        (b'{"\\\\\\"data": [1, 2]}', '\\"data'),  # an escaped backslash and quote
+        (b'{"\\\\": 0, "data": [1, 2]}', "data"),  # a key ending in one, before data
+    ],
+    ids=["escaped quote", "three backslashes", "a backslash key before"],
+)
+def test_a_data_key_is_told_from_text_ending_in_an_escaped_quote(text: bytes, key: str) -> None:
+    """The quote before "data" opens the key only after an even run of backslashes (an
+    odd run escapes it: the key is longer; after an even run of two or more it closes a
+    string, and the document is not JSON)."""
+    document = codec.parse(text)
+    assert list(document)[-1] == key
+    assert (type(document[key]), list(document[key])) == (
+        np.ndarray if key == "data" else list,
+        [1, 2],
+    )
