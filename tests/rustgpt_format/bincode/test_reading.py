@@ -17,6 +17,8 @@ from hypothesis import assume, given, settings
 import rustgpt_format as rf
 from rustgpt_format import CheckpointError, Limits, boundary, buffers
 from rustgpt_format.bincode import decode, encode, reading
+from rustgpt_format.bincode.layout import LAYER_CHARGE
+from rustgpt_format.bincode.reading import looks_like
 from rustgpt_format.buffers import Buffer, Releaser
 from rustgpt_format.codec import encode as encode_json
 from rustgpt_format.codec import parse
@@ -190,6 +192,13 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
         "3 LayerNorm, 4 OutputProjection), found 7",
     ),
     (
+        "the first variant index past LayerEnum's",
+        _patched(_NORM_AT, b"\x03", b"\x05"),
+        "network[0]",
+        "expected a layer's variant index (0 Embeddings, 1 SelfAttention, 2 FeedForward, "
+        "3 LayerNorm, 4 OutputProjection), found 5",
+    ),
+    (
         "variant index as a u64 (overflows bincode's u32)",
         _patched(_NORM_AT, b"\x03", b"\xfd" + (3).to_bytes(8, "little")),
         "network[0]",
@@ -305,6 +314,33 @@ HOSTILE: list[tuple[str, bytes, str, str]] = [
         "expected a float32 (4 bytes), found 2 bytes before the end of the file (truncated)",
     ),
     # Each part of the vocab: its count, ids and words, cut or claiming too much.
+    (
+        "an encode map claiming one entry more than its bytes hold",  # 70 * 2 > 139
+        _patched(0, b"\x02", b"\x46"),
+        "vocab.encode",
+        "expected at most 69 entries (each takes at least 2 bytes and 139 remain), found a "
+        "length of 70 (truncated or damaged file)",
+    ),
+    (
+        "truncated inside a word's byte length",  # 253 and 3 of its 8 bytes
+        b"\x02\xfd\x00\x00\x00",
+        "vocab.encode",
+        "expected the byte length of the word of entry 0 (8 bytes), found 3 bytes before the "
+        "end of the file (truncated)",
+    ),
+    (
+        "a word that is not UTF-8 at the end of the file",
+        VOCAB[:-4] + b"</s\xff",
+        "vocab.words[1]",
+        "expected a word in UTF-8, found the byte 0xff at byte 3 of its 4 (invalid start byte)",
+    ),
+    (
+        "truncated in a word that is not UTF-8",  # the cut, not the byte, is the error
+        VOCAB[:-4] + b"</\xff",
+        "vocab.words[1]",
+        "expected the UTF-8 bytes of a word (4 bytes), found 3 bytes before the end of the "
+        "file (truncated)",
+    ),
     (
         "truncated inside an encode map's token id",  # 251 and 1 of its 2 bytes
         _cut(4, b"\x00") + b"\xfb\x01",
@@ -640,7 +676,15 @@ def test_a_mapped_file_reads_as_its_bytes_and_is_given_back_whole(
         released.append((buffer, start, end))
         buffers.release(buffer, start, end)
 
+    passing: list[Buffer] = []
+
+    class Recording(Releaser):
+        def __init__(self, buffer: Buffer) -> None:
+            passing.append(buffer)
+            super().__init__(buffer)
+
     monkeypatch.setattr(reading, "release", release)
+    monkeypatch.setattr(reading, "Releaser", Recording)
     with path.open("rb") as stream:
         view = buffers.mapped(stream)
         assert isinstance(view, mmap.mmap)
@@ -648,6 +692,7 @@ def test_a_mapped_file_reads_as_its_bytes_and_is_given_back_whole(
             same(decode(view), decode(TRAINED))
             buffer, start, end = released[0]
             assert buffer is view and start - start % mmap.PAGESIZE == 0 and end >= len(TRAINED)
+            assert passing[0] is view  # the pages behind the pass, given back as it goes
         finally:
             view.close()
 
@@ -689,3 +734,44 @@ def test_past_the_threshold_each_number_is_checked_once_in_the_first_pass(
     assert looked_at == [2] * 6
     (stand_ins,) = shown
     assert stand_ins["network"][0]["LayerNorm"]["gamma"]["data"].strides == (0,)
+
+
+def test_a_file_of_exactly_max_header_bytes_of_structure_is_read_one_fewer_refused() -> None:
+    # SMALL's vocab and its LayerNorm's variant index, its 6 vocab entries' 4 bytes each
+    # and the layer's JSON keys: the structure counted when the layer starts
+    structure = len(VOCAB) + 2 + 6 * 4 + LAYER_CHARGE["LayerNorm"]
+    same(decode(SMALL, limits=Limits(max_header_bytes=structure)), small_document())
+    with pytest.raises(CheckpointError) as caught:
+        decode(SMALL, limits=Limits(max_header_bytes=structure - 1))
+    assert caught.value.path == "network[0]"
+    assert f"found at least {structure} by here" in caught.value.message
+
+
+def test_a_word_of_exactly_max_string_chars_is_read_bytes_counted_four_a_character() -> None:
+    """A word is refused on its byte length past 4 bytes a character, before it is
+    decoded, else on its characters: one character of 4 bytes is read under a bound of
+    one character, 5 bytes refused by their number, "hi" by its characters."""
+
+    def one_word(word: str) -> bytes:
+        vocab = (
+            varint_bytes(1) + string_bytes(word) + varint_bytes(0)
+            + varint_bytes(1) + varint_bytes(0) + string_bytes(word)
+            + varint_bytes(1) + string_bytes(word)
+        )  # fmt: skip
+        return vocab + varint_bytes(1) + LAYER_NORM
+
+    limits = Limits(max_string_chars=1)
+    assert decode(one_word("\U0001f600"), limits=limits)["vocab"]["words"] == ["\U0001f600"]
+    for word, found in (("hello", "5 bytes"), ("hi", "2 characters")):
+        with pytest.raises(CheckpointError) as caught:
+            decode(one_word(word), limits=limits)
+        assert caught.value.message.startswith(
+            "expected the word of entry 0 of at most 1 characters (Limits.max_string_chars), "
+            f"found {found}"
+        )
+
+
+def test_a_head_whose_word_runs_to_the_end_of_the_file_is_checked_as_utf8() -> None:
+    # a word of 5 bytes that ends the 7-byte file: the head holds its first byte
+    assert looks_like(b"\x01\x05a", 7)
+    assert not looks_like(b"\x01\x05\xff", 7)
