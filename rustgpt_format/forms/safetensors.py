@@ -358,8 +358,11 @@ def _shapes(
 ) -> dict[str, tuple[int, int]]:
     """The shapes of the tensors ``names``, each checked to be a 2-D F32 array.
 
-    Where each tensor goes in the document is looked up only for an error: a load
-    that passes spends nothing on it.
+    ``Limits.max_elements`` bounds the numbers of all of them and each side of each:
+    checked on the sum and the largest side, and only when one is past it are the
+    tensors summed in order, for the error to name the first past the bound (a
+    refusal always names that one). Where a tensor goes in the document is looked up
+    only for an error: a load that passes spends nothing on either.
     """
     views = map(handle.get_slice, names)
     described = [(view.get_dtype(), tuple(view.get_shape())) for view in views]
