@@ -452,20 +452,43 @@ def test_encode_refuses_an_indent_other_than_two() -> None:
         codec.encode(tiny_checkpoint(), indent=4)
 
 
-ZEROS = b'{"w": {"v": 1, "dim": [1, 1000], "data": [' + b",".join([b"0"] * 1000) + b"]}}"
+def _zeros(count: int, *, first: bytes = b"0", pad: int = 0) -> bytes:
+    """A document of one array of ``count`` numbers, the densest text: ``first`` then
+    zeros, after ``pad`` bytes of a string."""
+    numbers = b",".join([first] + [b"0"] * (count - 1))
+    head = b'{"pad": "' + b"x" * pad + b'", ' if pad else b"{"
+    return head + b'"w": {"v": 1, "dim": [1, %d], "data": [%s]}}' % (count, numbers)
+
+
+# a document and the numbers its arrays' text is taken to hold at most
+BOUNDED = [
+    (_zeros(1000), 1001),  # 2001 bytes: 1000 numbers at most, counted as 1001
+    (_zeros(1000, pad=codec._CHUNK), 1001),  # the same, far into the document
+    # exactly a chunk of text (the last size bounded, not counted): 131071 numbers,
+    # counted as 131073
+    (_zeros(131_071, first=b"10"), codec._CHUNK // 2 + 1),
+]
 
 
 @pytest.mark.parametrize(
-    ("checked_first", "spilled"),
-    [(4 * 1001, False), (4 * 1001 - 1, True)],
-    ids=["at the bound", "one byte below"],
+    ("text", "bound", "checked_first", "spilled"),
+    [
+        row
+        for text, bound in BOUNDED
+        for row in [(text, bound, 4 * bound, False), (text, bound, 4 * bound - 1, True)]
+    ],
+    ids=[
+        f"{name}, {where}"
+        for name in ["1000 numbers", "after a chunk of text", "a chunk of text"]
+        for where in ["at the bound", "one byte below"]
+    ],
 )
 def test_the_arrays_are_checked_first_when_their_text_could_hold_more_than_the_bound(
-    checked_first: int, spilled: bool, monkeypatch: pytest.MonkeyPatch
+    text: bytes, bound: int, checked_first: int, spilled: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The text bounds the numbers of each array without a count (n numbers take 2n + 1
-    bytes at least; 2001 bytes are taken to hold at most 1001): arrays whose text could
-    hold more than CHECKED_FIRST bytes of float32 are checked first, each written to a
+    """Arrays up to a chunk of text are not counted: their text bounds their numbers (n
+    numbers take 2n + 1 bytes at least; one more is allowed for). Arrays that could hold
+    more than CHECKED_FIRST bytes of float32 are checked first, each written to a
     temporary file; the others are decoded in one pass, with no file."""
     made: list[BinaryIO] = []
     make = tempfile.TemporaryFile
@@ -476,8 +499,9 @@ def test_the_arrays_are_checked_first_when_their_text_could_hold_more_than_the_b
 
     monkeypatch.setattr(codec, "CHECKED_FIRST", checked_first)
     monkeypatch.setattr(tempfile, "TemporaryFile", spy)
-    data = codec.parse(ZEROS)["w"]["data"]
-    assert (len(made) == 1, data.tolist()) == (spilled, [0.0] * 1000)
+    data = codec.parse(text, limits=Limits(max_string_chars=2 * codec._CHUNK))["w"]["data"]
+    assert len(made) == 1 if spilled else not made
+    assert data.size == int(text.rsplit(b"[1, ", 1)[1].split(b"]", 1)[0])  # its dim
 
 
 @pytest.mark.parametrize("claimed", [80_000, 80_001], ids=["its count", "one more"])
