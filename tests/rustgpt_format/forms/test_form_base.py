@@ -61,6 +61,23 @@ def test_a_regular_file_is_read_whole_within_the_bound(file_of_100: tuple[Path, 
     assert source.data(rf.Limits(max_file_bytes=100)) is source.data(rf.Limits())  # read once
 
 
+def test_an_executable_file_is_a_regular_file_of_known_size(tmp_path: Path) -> None:
+    target = tmp_path / "data"
+    target.write_bytes(bytes(100))
+    target.chmod(0o755)  # the permission bits are no part of the file's type
+    with target.open("rb") as stream:
+        assert Source.of_file(stream, str(target)).size == 100
+
+
+def test_a_source_made_on_a_stream_reads_it_from_where_it_stands() -> None:
+    """Without :meth:`Source.of_file` nothing is read ahead: no head, no size."""
+    data = bytes(range(256)) * 4
+    with pipe_of(data) as stream:
+        source = Source(name="<pipe>", stream=stream)
+        assert (source.head, source.size) == (b"", None)
+        assert source.data(rf.Limits()) == data
+
+
 def test_a_regular_file_past_the_bound_is_refused_before_it_is_read(
     file_of_100: tuple[Path, Any],
 ) -> None:
