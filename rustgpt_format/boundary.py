@@ -154,20 +154,43 @@ _BLOCK = 1 << 16
 def all_finite(values: np.ndarray) -> bool:
     """Whether every element of a float32 array is finite: no temporary array, exact.
 
-    The largest and the smallest value are both finite exactly when every value is: a
-    NaN makes both reductions NaN, +inf is the largest, -inf the smallest. NumPy's own
-    reductions run on the calling thread (a BLAS dot product, as fast, wakes BLAS's
-    threads, which then spin on the other core).
+    A float32 is not finite exactly when its exponent bits are all ones. Read as
+    int32, a float of sign 0 is then at or above +inf's bits (0x7F800000), and every
+    float of sign 1 is negative; read as uint32, a float of sign 1 is then at or above
+    -inf's bits (0xFF800000), above every float of sign 0. So the two integer maxima of
+    a block say whether it holds a NaN or an infinity; they cost two thirds of the
+    floats' largest and smallest value, which must treat NaN apart. Other dtypes take
+    the floats' reductions. NumPy's own reductions run on the calling thread (a BLAS
+    dot product, as fast, wakes BLAS's threads, which then spin on the other core).
 
     >>> all_finite(np.ones((2, 3), np.float32)), all_finite(np.array([1e30, -np.inf], np.float32))
     (True, False)
+    >>> all_finite(np.array([-0.0, -np.nan], np.float32)), all_finite(np.array([-3e38], np.float32))
+    (False, True)
     """
     flat = values.reshape(-1)
+    if flat.dtype != np.float32:
+        return all(
+            np.isfinite(np.maximum.reduce(block)) and np.isfinite(np.minimum.reduce(block))
+            for block in _blocks(flat)
+        )
+    signed, unsigned = flat.view(np.int32), flat.view(np.uint32)
+    return not any(
+        np.maximum.reduce(signed[start : start + _BLOCK]) >= _POSITIVE_INFINITY
+        or np.maximum.reduce(unsigned[start : start + _BLOCK]) >= _NEGATIVE_INFINITY
+        for start in range(0, flat.size, _BLOCK)
+    )
+
+
+_POSITIVE_INFINITY = 0x7F800000
+"""+inf's bits: a float32 of sign 0 at or above them, read as int32, is not finite."""
+_NEGATIVE_INFINITY = 0xFF800000
+"""-inf's bits: a float32 of sign 1 at or above them, read as uint32, is not finite."""
+
+
+def _blocks(flat: np.ndarray) -> Iterator[np.ndarray]:
     for start in range(0, flat.size, _BLOCK):
-        block = flat[start : start + _BLOCK]
-        if not (np.isfinite(np.maximum.reduce(block)) and np.isfinite(np.minimum.reduce(block))):
-            return False
-    return True
+        yield flat[start : start + _BLOCK]
 
 
 def _arrays(checkpoint: Checkpoint) -> Iterator[np.ndarray]:

@@ -177,6 +177,34 @@ def test_all_finite_of_special_values() -> None:
     assert not all_finite(np.array([3e38, 3e38, np.nan], np.float32))
 
 
+NOT_FINITE_BITS = [0x7F800000, 0x7F800001, 0x7FC00000, 0x7FFFFFFF, 0xFF800000, 0xFF800001, 0xFFC00000, 0xFFFFFFFF]
+FINITE_EDGE_BITS = [0x00000000, 0x00000001, 0x7F7FFFFF, 0x80000000, 0x80000001, 0xFF7FFFFF]
+
+
+@pytest.mark.parametrize("bits", NOT_FINITE_BITS, ids=hex)
+def test_all_finite_sees_every_kind_of_nan_and_infinity_by_its_bits(bits: int) -> None:
+    """Both signs, quiet and signalling NaNs, the smallest and largest payloads.
+
+    ``all_finite`` reads the floats as integers: sign-0 ones as int32 against +inf's bits,
+    sign-1 ones as uint32 against -inf's; a NaN with its sign bit set is only seen by the
+    second reading.
+    """
+    values = np.zeros(70_000, np.float32)
+    values.view(np.uint32)[66_000] = bits  # in the second block
+    assert not all_finite(values)
+    assert not all_finite(values[::2][33_000:])  # not contiguous: a copy is read
+    values.view(np.uint32)[:] = FINITE_EDGE_BITS * (70_000 // len(FINITE_EDGE_BITS)) + [0] * (
+        70_000 % len(FINITE_EDGE_BITS)
+    )
+    assert all_finite(values)
+
+
+def test_all_finite_of_other_dtypes_reads_the_floats() -> None:
+    assert all_finite(np.array([1e300, -0.0], np.float64))
+    assert not all_finite(np.array([1.0, -np.nan], np.float64))
+    assert not all_finite(np.array([1.0, np.inf], ">f4"))
+
+
 @pytest.mark.parametrize(
     ("suffix", "dialect"),
     [(".safetensors", None), (".json", None), (".json", "rustgpt")],
