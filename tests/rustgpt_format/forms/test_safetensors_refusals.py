@@ -166,17 +166,26 @@ def test_a_file_of_exactly_max_file_bytes_is_read_one_byte_less_refused(tmp_path
     )
 
 
+def with_tensor(name: str, shape: list[int] | None, nbytes: int = 0) -> bytes:
+    """The tiny checkpoint's file with the tensor ``name`` declared of ``shape`` and
+    ``nbytes`` zero bytes instead, or left out (``shape`` None); later offsets move."""
+    header, body = header_and_body()
+    start, end = header[name]["data_offsets"]
+    if shape is None:
+        del header[name]
+    else:
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [start, start + nbytes]}
+    moved = nbytes - (end - start) if shape is not None else start - end
+    for other, entry in header.items():
+        if other != name and "data_offsets" in entry and entry["data_offsets"][0] >= end:
+            entry["data_offsets"] = [offset + moved for offset in entry["data_offsets"]]
+    return join(header, body[:start] + bytes(nbytes if shape is not None else 0) + body[end:])
+
+
 def with_last_tensor(shape: list[int], nbytes: int) -> bytes:
     """The tiny checkpoint with its last tensor in the file (``network.5.w_out``)
     declared of ``shape`` and ``nbytes`` bytes instead."""
-    header, body = header_and_body()
-    start, _ = header["network.5.w_out"]["data_offsets"]
-    header["network.5.w_out"] = {
-        "dtype": "F32",
-        "shape": shape,
-        "data_offsets": [start, start + nbytes],
-    }
-    return join(header, body[:start] + bytes(nbytes))
+    return with_tensor("network.5.w_out", shape, nbytes)
 
 
 @pytest.mark.parametrize("source", ["file", "bytes"])
@@ -204,6 +213,41 @@ def test_an_empty_tensor_with_a_side_past_max_elements_is_refused(
     )
     if source == "file":  # from bytes the refusal names the tensor in its message only
         assert past.path == "network[5].w_out"
+
+
+PAST_THE_BOUND = (
+    "expected at most {} numbers in all tensors (Limits.max_elements), found more by this one"
+)
+
+
+@pytest.mark.parametrize("source", ["file", "bytes"])
+@pytest.mark.parametrize(
+    ("first", "nbytes", "bound", "named"),
+    [
+        (None, 0, 507, "network.5.w_out"),  # the numbers before it are exactly the bound
+        ([0, 50], 0, 50, "network.0.token_optimizer.v"),  # a side of exactly the bound
+        ([], 4, 50, "network.0.token_optimizer.v"),  # a scalar on the way
+    ],
+    ids=["exactly the bound before it", "a side of the bound", "a scalar"],
+)
+def test_the_tensor_named_past_max_elements_is_the_first_past_it(
+    source: str,
+    first: list[int] | None,
+    nbytes: int,
+    bound: int,
+    named: str,
+    tmp_path: Path,
+) -> None:
+    """In file order: positional_embeddings, its two moments, token_embeddings (12
+    numbers each, 8 for the first), ... network.5.optimizer.v, network.5.w_out (12)."""
+    data = DATA if first is None else with_tensor("network.0.positional_embeddings", first, nbytes)
+    limits = rf.Limits(max_elements=bound)
+    error = (
+        from_file(data, tmp_path, limits=limits)
+        if source == "file"
+        else from_bytes(data, limits=limits)
+    )
+    assert error.message == f"tensor `{named}`: {PAST_THE_BOUND.format(bound)}{HINT}"
 
 
 @pytest.mark.parametrize(("source", "dtype"), [("file", "F32"), ("bytes", "float32")])
@@ -448,12 +492,7 @@ def test_from_bytes_the_layers_not_asked_for_are_not_checked() -> None:
 
 def without(name: str) -> bytes:
     """The tiny checkpoint's file without the tensor ``name`` (later offsets moved up)."""
-    header, body = header_and_body()
-    start, end = header.pop(name)["data_offsets"]
-    for entry in header.values():
-        if "data_offsets" in entry and entry["data_offsets"][0] >= end:
-            entry["data_offsets"] = [offset - (end - start) for offset in entry["data_offsets"]]
-    return join(header, body[:start] + body[end:])
+    return with_tensor(name, None)
 
 
 @pytest.mark.parametrize("source", ["file", "bytes"])
