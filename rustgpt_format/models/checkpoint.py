@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, ModelWrapValidatorHandler, StrictStr, model_validator
+from pydantic import Field, StrictStr, model_validator
+from pydantic.functional_validators import ModelWrapValidatorHandler  # not top-level before 2.10
 
 from rustgpt_format.models.base import FormatModel
 from rustgpt_format.models.config import ModelConfig
