@@ -242,7 +242,7 @@ def _counts(raw: Buffer, spans: list[tuple[int, int]], names: list[str]) -> dict
         return None
     for (start, end), name in zip(spans, names, strict=True):
         if end - start > _CHUNK:
-            counts[name] = _commas(raw, start, end) + 1
+            counts[name] = _count(raw, start, end - 1)
     return counts
 
 
@@ -286,7 +286,7 @@ def _decode(
         passing.upto(start)
         room, count = limits.max_elements - elements, None
         if end - start > _CHUNK and (name in claimed or name in counts):
-            count = counts.get(name) or _commas(raw, start, end) + 1
+            count = counts.get(name) or _count(raw, start, end - 1)
             if name in claimed and count != claimed[name] and count <= room:
                 arrays[name] = stand_in(count)
                 elements += count
@@ -380,9 +380,10 @@ def _numbers_end(raw: Buffer, start: int) -> int:
         start = stop
 
 
-def _blank(raw: Buffer) -> bool:
-    """Whether ``raw`` is only white space (looked at a chunk at a time)."""
-    start, size = 0, len(raw)
+def _blank(raw: Buffer, start: int = 0, size: int | None = None) -> bool:
+    """Whether ``raw[start:size]`` is only white space (looked at, and given back, a
+    window at a time)."""
+    size = len(raw) if size is None else size
     while start < size:
         stop = min(start + _SCANNED, size)
         if _BLANK.match(raw, start, stop).end() < stop:  # type: ignore[union-attr]
@@ -577,9 +578,13 @@ def _as_bytes(data: object) -> Buffer:
     raise CheckpointError(f"expected JSON text as bytes or str, found {type(data).__name__}")
 
 
-def _commas(raw: Buffer, start: int, end: int) -> int:
-    """The commas in ``raw[start:end]`` (counted by numpy, a MiB at a time)."""
-    return count(raw, 0x2C, start, end)
+def _count(raw: Buffer, start: int, close: int) -> int:
+    """The numbers of the array ``raw[start : close + 1]``: one more than its commas
+    (counted by numpy, a MiB at a time), or none when it holds only white space."""
+    commas = count(raw, 0x2C, start, close)
+    if commas:
+        return commas + 1
+    return 0 if _blank(raw, start + 1, close) else 1
 
 
 def _numbers(
@@ -608,7 +613,7 @@ def _numbers(
         _negative_zeros(span, values)
         return values
     if count is None:
-        count = _commas(raw, start, close) + 1
+        count = _count(raw, start, close)
     if count > room:
         raise _TooManyError
     kept = np.empty(count, dtype=np.float32) if keep else None
@@ -621,7 +626,11 @@ def _numbers(
         except FieldError as error:
             raise FieldError(error.message, filled + int(error.parts[0])) from None
         if not part.size:
-            raise FieldError("expected a number, found none between two commas", filled)
+            if filled or cut >= 0:
+                raise FieldError("expected a number, found none between two commas", filled)
+            # only white space between the brackets: an empty array, as a short one reads
+            release(raw, position, close)
+            return kept[:0] if kept is not None else stand_in(0)
         if kept is not None or sink is not None:
             _negative_zeros(chunk, part)
         if kept is not None:

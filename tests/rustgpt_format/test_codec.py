@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import os
 import random
 import tempfile
@@ -688,3 +689,66 @@ def test_a_data_key_is_told_from_text_ending_in_an_escaped_quote(text: bytes, ke
         np.ndarray if key == "data" else list,
         [1, 2],
     )
+
+
+@pytest.mark.parametrize("checked_first", [False, True], ids=["kept", "checked first"])
+@pytest.mark.parametrize("offset", [-3, -2, -1, 0, 1, 2, 3, codec._CHUNK])
+def test_an_array_of_only_white_space_is_empty_at_any_length(
+    offset: int, checked_first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below a chunk an array is decoded whole, past it a chunk at a time: both read an
+    array of white space alone as empty (the chunked reader used to refuse one with
+    "expected a number, found none between two commas", which it has none of)."""
+    if checked_first:
+        monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    blank = b" " * (codec._CHUNK - 2 + offset)  # the array's text is blank plus its brackets
+    text = b'{"w": {"v": 1, "dim": [0, 0], "data": [' + blank + b"]}}"
+    data = codec.parse(text)["w"]["data"]
+    assert (type(data), data.dtype, data.shape) == (np.ndarray, np.float32, (0,))
+    document = orjson.loads(rf.dumps(tiny_checkpoint()))
+    document["network"][1]["w_q"]["data"] = []
+    short = orjson.dumps(document).replace(b'"data":[]', b'"data":[ ]')
+    long = short.replace(b'"data":[ ]', b'"data":[' + blank + b"]")
+    with pytest.raises(rf.CheckpointError) as caught_short:
+        rf.loads(short)
+    with pytest.raises(rf.CheckpointError) as caught_long:
+        rf.loads(long)
+    assert str(caught_long.value) == str(caught_short.value)
+    assert caught_short.value.path == "network[1].w_q.data"
+
+
+def test_each_chunk_of_an_array_and_each_scanned_window_is_given_back_once_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a load gives back of the buffer it reads (a mapped file's pages): each chunk
+    of numbers from its first byte to the comma after it, the last up to the "]"; each
+    window of text scanned whole. Recorded in-process: the memory the pages take is
+    measured by test_memory_bound.py in a fresh process."""
+    monkeypatch.setattr(codec, "_SCANNED", 1 << 12)
+    calls: list[tuple[object, int, int]] = []
+    monkeypatch.setattr(codec, "release", lambda raw, start, stop: calls.append((raw, start, stop)))
+    scans: list[tuple[int, ...]] = []
+
+    class Scanned:  # the number characters' pattern, each scan's bounds recorded
+        def match(self, raw: bytes, *bounds: int) -> Any:
+            scans.append(bounds)
+            return number_chars.match(raw, *bounds)
+
+    number_chars = codec._NUMBER_CHARS
+    monkeypatch.setattr(codec, "_NUMBER_CHARS", Scanned())
+    values, text = _large_array(200_000)  # 1.6 MB: several chunks and many windows
+    data = codec.parse(text)["w"]["data"]
+    assert data.view(np.uint32).tolist() == values.view(np.uint32).tolist()
+    assert calls and all(raw is not None and len(raw) == len(text) for raw, _, _ in calls)  # type: ignore[arg-type]
+    first, close = text.index(b"[", text.index(b'"data"')) + 1, text.rindex(b"]")
+    spans = [(start, stop) for _, start, stop in calls]
+    chunks = [span for span in spans if span[0] == first or text[span[0] - 1 : span[0]] == b","]
+    chunks = [span for span in chunks if span[1] - span[0] >= codec._CHUNK or span[1] == close]
+    assert chunks[0][0] == first and chunks[-1][1] == close
+    assert all(
+        b[0] == a[1] + 1 and text[a[1] : a[1] + 1] == b"," for a, b in itertools.pairwise(chunks)
+    )
+    windows = [span for span in spans if span[1] - span[0] == 1 << 12]
+    assert len(windows) >= len(text) // (1 << 12) - 2  # every whole window of the scan
+    assert all(b[0] == a[1] for a, b in itertools.pairwise(windows) if b[0] < close)
+    assert scans and all(len(bounds) == 2 and bounds[1] - bounds[0] <= 1 << 12 for bounds in scans)
