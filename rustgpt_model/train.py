@@ -11,13 +11,9 @@ replays the remaining epochs exactly as an uninterrupted run would.
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 import time
-import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from types import FrameType
 
 import numpy as np
 import orjson
@@ -28,6 +24,7 @@ from rustgpt_format import (
     TrainingPhase,
     TrainingState,
 )
+from rustgpt_format.errors import warn
 from rustgpt_model import network
 from rustgpt_model.adam import FusedAdam
 from rustgpt_model.loss import cross_entropy
@@ -87,23 +84,6 @@ def corpus_sha256(texts: Sequence[str]) -> str:
     return hashlib.sha256(orjson.dumps(list(texts))).hexdigest()
 
 
-def _outside_the_package(frame: FrameType) -> int:
-    """The ``stacklevel`` of a warning raised in ``frame`` that points it at the first
-    line outside ``rustgpt_model``: the user's ``LLM.fit(...)``, or their ``Trainer(...)``.
-
-    A fixed level counts frames, and the count changes with the path taken (through
-    ``LLM.fit`` or straight to ``Trainer``) and with any wrapper (a mutation test's
-    trampoline); Python 3.12's ``skip_file_prefixes`` does this, 3.11 does not have it.
-    """
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    level = 1  # ``frame`` itself
-    while frame.f_back is not None:
-        if not os.path.abspath(frame.f_code.co_filename).startswith(package):
-            break
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 class Trainer:
     """Takes training steps on a checkpoint (its arrays become views into Adam's buffers).
 
@@ -118,12 +98,11 @@ class Trainer:
         self.adam = FusedAdam(checkpoint.network, streamed=True, frozen=frozen)
         self._train_b_out = len(checkpoint.network) - 1 not in self.adam.frozen
         if self.adam.fresh:
-            warnings.warn(
+            warn(  # pointed at the caller's line: LLM.fit, train, fine_tune or Trainer(...)
                 f"the checkpoint has no optimizer state for {len(self.adam.fresh)} of "
                 f"{len(self.adam.fresh) + self.adam.kept} parameters (inference only, e.g. "
                 f"{self.adam.fresh[0]}): Adam starts afresh for them",
                 TrainingWarning,
-                stacklevel=_outside_the_package(sys._getframe()),
             )
         self._output = checkpoint.network[-1]
         self._output_grad = self.adam.gradients[-1]
