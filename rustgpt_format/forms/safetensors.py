@@ -19,7 +19,7 @@ import itertools
 import math
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, NoReturn
 
@@ -281,7 +281,7 @@ def _decode_bytes(data: bytes, options: ReadOptions) -> Decoded:
             f"expected a safetensors header of at most {limits.max_header_bytes} bytes "
             f"(Limits.max_header_bytes), found {length}{RAISE_HINT}"
         )
-    header = parse(data[8 : 8 + length], limits=limits)
+    header = parse(data[8 : 8 + length], limits=_header_limits(limits))
     if not isinstance(header, dict):
         raise CheckpointError(f"expected a safetensors header object, found {describe(header)}")
     metadata = header.get("__metadata__")
@@ -552,7 +552,7 @@ def _read_some(
     each the size its shape and dtype say).
     """
     stream.seek(8)
-    header = parse(stream.read(data_start - 8), limits=limits)
+    header = parse(stream.read(data_start - 8), limits=_header_limits(limits))
     finite = set()
     for claim in claims:
         begin = header[claim.name]["data_offsets"][0]
@@ -579,6 +579,14 @@ def _read_exactly(
                 "shorter while it was read"
             )
         filled += count
+
+
+def _header_limits(limits: Limits) -> Limits:
+    """``limits`` for the safetensors header itself: its metadata document is one JSON
+    string, bounded by ``max_header_bytes`` with the header, not by ``max_string_chars``
+    (a vocabulary of some 9,000 words passes 65,536 characters); the document's own
+    strings are held to ``max_string_chars`` when it is parsed (:func:`_document`)."""
+    return replace(limits, max_string_chars=max(limits.max_string_chars, limits.max_header_bytes))
 
 
 def _document(metadata: dict[str, str] | None, limits: Limits) -> dict[str, Any]:

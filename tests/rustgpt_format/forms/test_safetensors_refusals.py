@@ -522,3 +522,28 @@ def test_a_missing_tensor_that_is_not_read_is_still_named_by_its_path(
             )
         )
     assert (error.path, error.message) == (path, f"tensor `{name}` not found in the file")
+
+
+def test_a_large_vocabulary_reads_alike_by_every_way_of_reading(tmp_path: Path) -> None:
+    """The metadata document of a 9,000-word vocabulary is one header string past
+    ``Limits.max_string_chars`` (74,203 characters): the header is bounded by
+    ``max_header_bytes``, and every way of reading agrees (a load from bytes, without
+    the optimizer or of some layers parsed the header with the string bound and
+    refused the file the full load read)."""
+    checkpoint = random_checkpoint(vocab_size=9000, embedding_dim=4, hidden_dim=4, max_seq_len=2)
+    data = rf.dumps(checkpoint, form="safetensors")
+    assert len(data) - 8 > rf.Limits().max_string_chars
+    path = tmp_path / "large-vocab.safetensors"
+    path.write_bytes(data)
+    assert rf.load(path) == checkpoint
+    assert rf.loads(data) == checkpoint
+    weights = rf.load(path, optimizer=False)
+    assert weights.vocab == checkpoint.vocab
+    assert weights.network[1].optimizer_w_q is None  # type: ignore[union-attr]
+    part = rf.load(path, layers=[1]).network[1]
+    assert part.w_q.tobytes() == checkpoint.network[1].w_q.tobytes()  # type: ignore[attr-defined]
+    tight = rf.Limits(max_string_chars=8)  # a word of the vocabulary is still held to it
+    for read in (lambda: rf.load(path, limits=tight), lambda: rf.loads(data, limits=tight)):
+        with pytest.raises(rf.CheckpointError) as caught:
+            read()
+        assert "Limits.max_string_chars" in caught.value.message
