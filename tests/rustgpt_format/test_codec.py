@@ -699,12 +699,21 @@ def test_an_array_of_only_white_space_is_empty_at_any_length(
     """Below a chunk an array is decoded whole, past it a chunk at a time: both read an
     array of white space alone as empty (the chunked reader used to refuse one with
     "expected a number, found none between two commas", which it has none of)."""
-    if checked_first:
+    if checked_first:  # arrays checked into the spill first, then read back
         monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    released: list[tuple[object, object, object]] = []
+    monkeypatch.setattr(codec, "release", lambda *span: released.append(span))
     blank = b" " * (codec._CHUNK - 2 + offset)  # the array's text is blank plus its brackets
-    text = b'{"w": {"v": 1, "dim": [0, 0], "data": [' + blank + b"]}}"
-    data = codec.parse(text)["w"]["data"]
+    other = b'"x": {"v": 1, "dim": [1, 1], "data": [2]}'  # counted: the check-first path
+    text = b'{"w": {"v": 1, "dim": [0, 0], "data": [' + blank + b"]}, " + other + b"}"
+    document = codec.parse(text, check=lambda document: None)
+    data = document["w"]["data"]
     assert (type(data), data.dtype, data.shape) == (np.ndarray, np.float32, (0,))
+    assert document["x"]["data"].tolist() == [2.0]
+    if offset > 0:  # read by chunks: the blank text given back like a chunk of numbers
+        first = text.index(b"[", text.index(b'"data"')) + 1
+        assert (first, first + len(blank)) in [span[1:] for span in released]
+        assert all(None not in span for span in released)
     document = orjson.loads(rf.dumps(tiny_checkpoint()))
     document["network"][1]["w_q"]["data"] = []
     short = orjson.dumps(document).replace(b'"data":[]', b'"data":[ ]')
@@ -752,3 +761,20 @@ def test_each_chunk_of_an_array_and_each_scanned_window_is_given_back_once_read(
     assert len(windows) >= len(text) // (1 << 12) - 2  # every whole window of the scan
     assert all(b[0] == a[1] for a, b in itertools.pairwise(windows) if b[0] < close)
     assert scans and all(len(bounds) == 2 and bounds[1] - bounds[0] <= 1 << 12 for bounds in scans)
+
+
+@pytest.mark.parametrize("checked_first", [False, True], ids=["kept", "checked first"])
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_one_number_among_a_chunk_of_white_space_is_one_number(
+    where: str, checked_first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An array with no comma past a chunk is one number unless it is all white space:
+    counted so, its ``dim`` of one agrees and it is read (a count of 0 or 2 would
+    disagree, and the array would be refused for its size)."""
+    if checked_first:
+        monkeypatch.setattr(codec, "CHECKED_FIRST", 0)
+    blank = b" " * (codec._CHUNK + 10)
+    inside = b"7" + blank if where == "first" else blank + b"7"  # one character, at an edge
+    text = b'{"w": {"v": 1, "dim": [1, 1], "data": [' + inside + b"]}}"
+    data = codec.parse(text, check=lambda document: None)["w"]["data"]
+    assert data.tolist() == [7.0]
