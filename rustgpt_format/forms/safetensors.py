@@ -260,8 +260,10 @@ def _selected(document: dict[str, Any], options: ReadOptions) -> tuple[int, ...]
     if options.layers is None:
         return None
     network = document.get("network")
-    layers = network if isinstance(network, list) else []
-    types = [str(layer.get("type")) if isinstance(layer, dict) else "" for layer in layers]
+    if not isinstance(network, list):
+        # the file's fault, not the caller's index; worded as the validator words it
+        raise CheckpointError(f"expected an array, found {describe(network)}", path="network")
+    types = [str(layer.get("type")) if isinstance(layer, dict) else "" for layer in network]
     return select_layers(types, options.layers)
 
 

@@ -454,12 +454,16 @@ def test_a_network_that_is_no_list_places_no_tensor(tmp_path: Path) -> None:
     for error in (from_file(data, tmp_path), from_bytes(data)):
         assert len(error.problems) == 43
         assert all(problem.message.startswith("unexpected tensor `") for problem in error.problems)
-    # a partial load of it is refused too (a ValueError, not a crash on the network)
+    # a partial load of it is refused naming the network in the JSON form's words (it
+    # was the caller's ValueError about the layer index)
     target = tmp_path / "model.safetensors"
-    with pytest.raises(ValueError):
-        rf.load(target, layers=[0])
-    with pytest.raises(ValueError):
-        read_parts(Source(name="<bytes>", data=data), ReadOptions(layers=(0,)))
+    for read in (
+        lambda: rf.load(target, layers=[0]),
+        lambda: read_parts(Source(name="<bytes>", data=data), ReadOptions(layers=(0,))),
+    ):
+        with pytest.raises(rf.CheckpointError) as caught:
+            read()
+        assert str(caught.value) == "network: expected an array, found 5"
 
 
 # --- partial and weights-only loads --------------------------------------------------
