@@ -396,6 +396,18 @@ def test_a_nan_in_a_full_load_is_named_by_array_and_element(tmp_path: Path) -> N
     )
 
 
+def cut_after_opening(target: Path, keep: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library checks the header of ``target``; then the file is cut to ``keep`` bytes."""
+
+    def opened(*args: Any, **kwargs: Any) -> Any:
+        handle = safetensors.safe_open(*args, **kwargs)
+        with open(target, "r+b") as stream:
+            stream.truncate(keep)
+        return handle
+
+    monkeypatch.setattr(binary, "safe_open", opened)
+
+
 def test_a_file_cut_short_while_it_is_read_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -403,14 +415,7 @@ def test_a_file_cut_short_while_it_is_read_is_refused(
     target = tmp_path / "model.safetensors"
     rf.save(tiny_checkpoint(), target)
     size = target.stat().st_size
-
-    def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
-        handle = safetensors.safe_open(*args, **kwargs)
-        with open(target, "r+b") as stream:
-            stream.truncate(size - 16)
-        return handle
-
-    monkeypatch.setattr(binary, "safe_open", cut_after_opening)
+    cut_after_opening(target, size - 16, monkeypatch)
     with pytest.raises(rf.CheckpointError) as caught:
         rf.load(target)
     assert caught.value.message.endswith("the file got shorter while it was read")
@@ -473,14 +478,7 @@ def test_a_file_cut_short_while_a_partial_load_reads_it_is_refused(
     header, _ = split(target.read_bytes())
     last = max(header.items(), key=lambda item: item[1].get("data_offsets", [0])[0])
     assert last[0] == "network.5.w_out" and last[1]["shape"] == [4, 3]
-
-    def cut_after_opening(*args: Any, **kwargs: Any) -> Any:
-        handle = safetensors.safe_open(*args, **kwargs)
-        with open(target, "r+b") as stream:
-            stream.truncate(size - 16)
-        return handle
-
-    monkeypatch.setattr(binary, "safe_open", cut_after_opening)
+    cut_after_opening(target, size - 16, monkeypatch)
     with pytest.raises(rf.CheckpointError) as caught:
         rf.load(target, layers=[5])
     assert caught.value.message == (
